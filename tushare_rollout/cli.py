@@ -1,0 +1,114 @@
+"""The ``tushare-rollout`` command."""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from typing import Annotated, Iterator
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .devcluster import BinariesMissing, DevCluster, DevClusterSettings, PostgresUnavailable, pinned_versions
+from .devcluster.process import StartupError
+
+app = typer.Typer(help="Roll Tushare Pro market data into PostgreSQL in gated phases.", no_args_is_help=True)
+devcluster_app = typer.Typer(help="The local control plane (etcd, kube-apiserver, controller-manager, PostgreSQL).")
+app.add_typer(devcluster_app, name="devcluster")
+
+err = Console(stderr=True)
+
+
+class Stop(Exception):
+    """SIGTERM arrived: unwind and stop everything."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Stop()
+
+
+@contextmanager
+def _running_cluster(settings: DevClusterSettings) -> Iterator[DevCluster]:
+    """Start the dev cluster with progress on stderr; stop it on exit, Ctrl-C or SIGTERM."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    started = time.monotonic()
+    try:
+        with err.status("starting etcd, kube-apiserver, kube-controller-manager and PostgreSQL ..."):
+            cluster = DevCluster.start(settings)
+    except (BinariesMissing, StartupError, PostgresUnavailable, ValueError) as exc:
+        err.print(f"[red]dev cluster failed to start:[/red] {exc}")
+        raise typer.Exit(3) from None
+    err.print(f"dev cluster ready in {time.monotonic() - started:.1f}s")
+    try:
+        yield cluster
+    finally:
+        with err.status("stopping the dev cluster ..."):
+            cluster.stop()
+        err.print("dev cluster stopped; temporary files removed")
+
+
+@app.command()
+def version() -> None:
+    """Print this version and the pinned control-plane versions."""
+    typer.echo(f"tushare-rollout {__version__}")
+    for key, value in pinned_versions().items():
+        typer.echo(f"{key.removesuffix('_VERSION').lower()} {value}")
+
+
+@devcluster_app.command("up")
+def devcluster_up() -> None:
+    """Run the dev cluster in the foreground until Ctrl-C or SIGTERM.
+
+    Once ready, prints `export KUBECONFIG=...`, `export DATABASE_URL=...` and
+    `export PATH=...` lines to paste into another shell, then `ready`.
+    """
+    try:
+        with _running_cluster(DevClusterSettings()) as cluster:
+            env = cluster.env()
+            for name in ("KUBECONFIG", "DATABASE_URL", "PATH"):
+                typer.echo(f"export {name}={shlex.quote(env[name])}")
+            typer.echo("ready")
+            sys.stdout.flush()
+            while True:
+                signal.pause()
+    except (KeyboardInterrupt, Stop):
+        pass
+
+
+@app.command()
+def demo(
+    keep: Annotated[bool, typer.Option(help="Keep the cluster running until Ctrl-C.")] = False,
+) -> None:
+    """Bring the local stack up, show that every component answers, and stop it."""
+    try:
+        with _running_cluster(DevClusterSettings()) as cluster:
+            env = cluster.env()
+            table = Table(title="tushare-rollout dev stack")
+            table.add_column("component")
+            table.add_column("answer")
+            kubectl = ["kubectl", "--kubeconfig", env["KUBECONFIG"]]
+            server = subprocess.run([*kubectl, "version", "-o", "yaml"], env=env, capture_output=True, text=True,
+                                    check=True).stdout
+            table.add_row("kube-apiserver", yaml.safe_load(server)["serverVersion"]["gitVersion"])
+            namespaces = subprocess.run([*kubectl, "get", "namespaces", "-o", "name"], env=env, capture_output=True,
+                                        text=True, check=True).stdout.split()
+            table.add_row("namespaces", " ".join(n.removeprefix("namespace/") for n in namespaces))
+            table.add_row("PostgreSQL", cluster.postgres.server_version())
+            table.add_row("rollout", "arrives with the operator (RolloutBatch A→E); see docs/06-roadmap.md")
+            Console().print(table)
+            if keep:
+                err.print("running; Ctrl-C to stop. In another shell:")
+                for name in ("KUBECONFIG", "DATABASE_URL", "PATH"):
+                    typer.echo(f"export {name}={shlex.quote(env[name])}")
+                while True:
+                    signal.pause()
+    except (KeyboardInterrupt, Stop):
+        pass
+
