@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Iterator
 
 import typer
@@ -17,6 +18,7 @@ from rich.table import Table
 
 from . import __version__
 from .devcluster import BinariesMissing, DevCluster, DevClusterSettings, PostgresUnavailable, pinned_versions
+from .devcluster.cluster import CONTROLLERS
 from .devcluster.process import StartupError
 
 app = typer.Typer(help="Roll Tushare Pro market data into PostgreSQL in gated phases.", no_args_is_help=True)
@@ -91,17 +93,11 @@ def demo(
         with _running_cluster(DevClusterSettings()) as cluster:
             env = cluster.env()
             table = Table(title="tushare-rollout dev stack")
-            table.add_column("component")
-            table.add_column("answer")
-            kubectl = ["kubectl", "--kubeconfig", env["KUBECONFIG"]]
-            server = subprocess.run([*kubectl, "version", "-o", "yaml"], env=env, capture_output=True, text=True,
-                                    check=True).stdout
-            table.add_row("kube-apiserver", yaml.safe_load(server)["serverVersion"]["gitVersion"])
-            namespaces = subprocess.run([*kubectl, "get", "namespaces", "-o", "name"], env=env, capture_output=True,
-                                        text=True, check=True).stdout.split()
-            table.add_row("namespaces", " ".join(n.removeprefix("namespace/") for n in namespaces))
-            table.add_row("PostgreSQL", cluster.postgres.server_version())
-            table.add_row("rollout", "arrives with the operator (RolloutBatch A→E); see docs/06-roadmap.md")
+            for column in ("component", "version", "where"):
+                table.add_column(column)
+            for row in _component_rows(cluster):
+                table.add_row(*row)
+            table.add_row("rollout", "-", "the operator walks a RolloutBatch A→E once it lands (docs/06-roadmap.md)")
             Console().print(table)
             if keep:
                 err.print("running; Ctrl-C to stop. In another shell:")
@@ -112,3 +108,27 @@ def demo(
     except (KeyboardInterrupt, Stop):
         pass
 
+
+
+def _component_rows(cluster: DevCluster) -> list[tuple[str, str, str]]:
+    """One row per component, each answer read from the running component itself."""
+    env = cluster.env()
+    versions = yaml.safe_load(cluster.kubectl("version", "-o", "yaml").stdout)
+    namespaces = cluster.kubectl("get", "namespaces", "-o", "name").stdout.split()
+    kubeconfig = yaml.safe_load(Path(env["KUBECONFIG"]).read_text())
+    rows = [
+        ("kube-apiserver", versions["serverVersion"]["gitVersion"], kubeconfig["clusters"][0]["cluster"]["server"]),
+        ("namespaces", str(len(namespaces)), " ".join(n.removeprefix("namespace/") for n in namespaces)),
+        ("PostgreSQL", cluster.postgres.server_version(), cluster.postgres.url.render_as_string(hide_password=True)),
+    ]
+    if cluster.binaries is not None:
+        helm = subprocess.run([str(cluster.binaries.helm), "version", "--short"], capture_output=True, text=True,
+                              check=True, env=env)
+        etcd = subprocess.run([str(cluster.binaries.etcd), "--version"], capture_output=True, text=True, check=True)
+        rows += [
+            ("etcd", etcd.stdout.split()[2], "127.0.0.1 (loopback only)"),
+            ("kube-controller-manager", versions["serverVersion"]["gitVersion"], ", ".join(CONTROLLERS)),
+            ("kubectl", versions["clientVersion"]["gitVersion"], str(cluster.binaries.kubectl)),
+            ("helm", helm.stdout.strip(), str(cluster.binaries.helm)),
+        ]
+    return rows

@@ -82,21 +82,20 @@ class DevCluster:
             self.kubeconfig = s.kubeconfig
         else:
             self.binaries = ensure_binaries(s.cache_dir, build=s.build_binaries)
-            self._start_control_plane()
+            self._start_control_plane(self.root, self.binaries)
         if s.database_url is not None:
             self.postgres = connect_existing(s.database_url.get_secret_value())
         else:
             (self.root / "postgres").mkdir()
             self.postgres = EmbeddedPostgres(self.root / "postgres", s.startup_timeout).start()
 
-    def _start_control_plane(self) -> None:
-        assert self.root is not None and self.binaries is not None
-        b, root, timeout = self.binaries, self.root, self.settings.startup_timeout
+    def _start_control_plane(self, root: Path, b: Binaries) -> None:
+        timeout = self.settings.startup_timeout
         pki = make_pki(_mkdir(root / "pki"))
 
         etcd_port, etcd_peer = free_port(), free_port()
         etcd = self._spawn(
-            "etcd",
+            root, "etcd",
             [b.etcd, "--name=dev", f"--data-dir={root / 'etcd'}",
              f"--listen-client-urls=http://127.0.0.1:{etcd_port}",
              f"--advertise-client-urls=http://127.0.0.1:{etcd_port}",
@@ -110,7 +109,7 @@ class DevCluster:
         api_port = free_port()
         server = f"https://127.0.0.1:{api_port}"
         apiserver = self._spawn(
-            "kube-apiserver",
+            root, "kube-apiserver",
             [b.kube_apiserver,
              f"--etcd-servers=http://127.0.0.1:{etcd_port}",
              "--bind-address=127.0.0.1", f"--secure-port={api_port}",
@@ -137,7 +136,7 @@ class DevCluster:
 
         kcm_port = free_port()
         kcm = self._spawn(
-            "kube-controller-manager",
+            root, "kube-controller-manager",
             [b.kube_controller_manager,
              f"--kubeconfig={self.kubeconfig}",
              f"--authentication-kubeconfig={self.kubeconfig}",
@@ -151,9 +150,8 @@ class DevCluster:
         with httpx.Client(verify=False, timeout=2) as insecure:  # KCM serves a self-signed cert
             kcm.wait_ready(lambda: _http_ok(f"https://127.0.0.1:{kcm_port}/healthz", client=insecure), timeout)
 
-    def _spawn(self, name: str, argv: list) -> ManagedProcess:
-        assert self.root is not None
-        proc = ManagedProcess(name, argv, self.root / f"{name}.log").start()
+    def _spawn(self, root: Path, name: str, argv: list) -> ManagedProcess:
+        proc = ManagedProcess(name, argv, root / f"{name}.log").start()
         self.processes.append(proc)
         return proc
 
@@ -162,7 +160,8 @@ class DevCluster:
     @property
     def database_url(self) -> str:
         """The SQLAlchemy URL of the server's maintenance database, password included."""
-        assert self.postgres is not None
+        if self.postgres is None:
+            raise RuntimeError("the dev cluster is not running")
         return self.postgres.url.render_as_string(hide_password=False)
 
     def path(self) -> str:

@@ -83,7 +83,8 @@ class ManagedProcess:
 
     def wait_ready(self, probe: Callable[[], bool], timeout: float, interval: float = 0.1) -> None:
         """Poll ``probe`` until it returns true; fail at once if the process exits."""
-        assert self.proc is not None, "start() first"
+        if self.proc is None:
+            raise RuntimeError(f"{self.name}: start() first")
         deadline = time.monotonic() + timeout
         while True:
             code = self.proc.poll()
