@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import Engine, text
 
 from tushare_rollout.devcluster import DevCluster, DevClusterSettings
 
@@ -38,3 +39,36 @@ def database_url(devcluster: DevCluster) -> Iterator[str]:
     url = devcluster.postgres.create_database(name)
     yield url.render_as_string(hide_password=False)
     devcluster.postgres.drop_database(name)
+
+
+@pytest.fixture
+def migrated_url(database_url: str) -> str:
+    """A fresh database with the schema at head."""
+    from tushare_rollout.db import migrate
+    from tushare_rollout.db.engine import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    return database_url
+
+
+@pytest.fixture
+def engine(migrated_url: str) -> Iterator[Engine]:
+    """An engine on a fresh database at head."""
+    from tushare_rollout.db.engine import make_engine
+
+    eng = make_engine(migrated_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def run_id(engine: Engine) -> int:
+    """An ingest run to attribute rows to."""
+    with engine.begin() as conn:
+        return conn.execute(
+            text("INSERT INTO ingest_runs (batch, dataset, mode) VALUES ('P0', 'test', 'backfill') RETURNING run_id")
+        ).scalar_one()

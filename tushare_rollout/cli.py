@@ -14,6 +14,7 @@ from typing import Annotated, Iterator
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
@@ -24,6 +25,11 @@ from .devcluster.process import StartupError
 app = typer.Typer(help="Roll Tushare Pro market data into PostgreSQL in gated phases.", no_args_is_help=True)
 devcluster_app = typer.Typer(help="The local control plane (etcd, kube-apiserver, controller-manager, PostgreSQL).")
 app.add_typer(devcluster_app, name="devcluster")
+job_app = typer.Typer(help="The Jobs the operator launches (one image, one CLI). Exit codes: 0 ok, 2 check failed, "
+                           "3 retryable error, 4 bad configuration.")
+app.add_typer(job_app, name="job")
+db_app = typer.Typer(help="Database maintenance.")
+app.add_typer(db_app, name="db")
 
 err = Console(stderr=True)
 
@@ -45,7 +51,7 @@ def _running_cluster(settings: DevClusterSettings) -> Iterator[DevCluster]:
         with err.status("starting etcd, kube-apiserver, kube-controller-manager and PostgreSQL ..."):
             cluster = DevCluster.start(settings)
     except (BinariesMissing, StartupError, PostgresUnavailable, ValueError) as exc:
-        err.print(f"[red]dev cluster failed to start:[/red] {exc}")
+        err.print(f"[red]dev cluster failed to start:[/red] {escape(str(exc))}")
         raise typer.Exit(3) from None
     err.print(f"dev cluster ready in {time.monotonic() - started:.1f}s")
     try:
@@ -62,6 +68,66 @@ def version() -> None:
     typer.echo(f"tushare-rollout {__version__}")
     for key, value in pinned_versions().items():
         typer.echo(f"{key.removesuffix('_VERSION').lower()} {value}")
+
+
+@job_app.command("migrate")
+def job_migrate(
+    check: Annotated[bool, typer.Option("--check", help="Only report; exit 2 if the database is not at head.")] = False,
+    to: Annotated[str | None, typer.Option("--to", metavar="REV", help="Downgrade to REV ('base' = empty).")] = None,
+) -> None:
+    """Upgrade the schema to head (idempotent) and keep minute partitions ready ahead."""
+    from .jobs import migrate
+    from .jobs.settings import JobSettings
+
+    if check and to is not None:
+        typer.echo("--check and --to exclude each other: check first, then downgrade", err=True)
+        raise typer.Exit(4)
+    outcome = migrate.run(JobSettings(), check=check, to=to)
+    typer.echo(outcome.message, err=outcome.code != 0)
+    raise typer.Exit(int(outcome.code))
+
+
+@db_app.command("partitions")
+def db_partitions(
+    first: Annotated[str, typer.Option("--from", metavar="YYYY-MM", help="First month.")],
+    last: Annotated[str, typer.Option("--to", metavar="YYYY-MM", help="Last month (inclusive).")],
+) -> None:
+    """Create the monthly partitions of the minute tables for a range of months (Beijing months)."""
+    import datetime as dt
+
+    from sqlalchemy.exc import DBAPIError
+
+    from .db.engine import BadDatabaseURL, make_engine, safe_url
+    from .db.partitions import ensure_minute_partitions
+    from .jobs.settings import JobSettings
+
+    try:
+        months = [dt.datetime.strptime(m, "%Y-%m").date() for m in (first, last)]
+    except ValueError:
+        typer.echo(f"--from/--to take a month as YYYY-MM, got {first!r} and {last!r}", err=True)
+        raise typer.Exit(4) from None
+    if months[1] < months[0]:
+        typer.echo(f"--to {last} is before --from {first}", err=True)
+        raise typer.Exit(4)
+    settings = JobSettings()
+    if settings.database_url is None:
+        typer.echo("DATABASE_URL is not set: point it at the PostgreSQL database", err=True)
+        raise typer.Exit(4)
+    try:
+        engine = make_engine(settings.database_url.get_secret_value())
+    except BadDatabaseURL as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(4) from None
+    try:
+        with engine.begin() as conn:
+            created = ensure_minute_partitions(conn, *months)
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0]
+        typer.echo(f"could not create partitions at {safe_url(engine.url)}: {reason}", err=True)
+        raise typer.Exit(3) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"minute partitions ready {first}..{last} ({created} new)")
 
 
 @devcluster_app.command("up")

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import URL
+
+from ..db.engine import BadDatabaseURL, database_url
 
 from .process import ManagedProcess, StartupError, free_port
 
@@ -159,16 +160,12 @@ def _let_traverse(directory: Path) -> None:
         d.chmod(d.stat().st_mode | 0o011)
 
 
-def connect_existing(database_url: str) -> Postgres:
+def connect_existing(raw_url: str) -> Postgres:
     """Use the server named by ``DATABASE_URL`` (a ``postgresql://`` or ``postgresql+psycopg://`` URL)."""
     try:
-        url = make_url(database_url)
-    except ArgumentError as exc:  # keep the URL (it may hold a password) out of the message
-        raise PostgresUnavailable(
-            "DATABASE_URL is not a database URL; expected postgresql://user:password@host:port/database"
-        ) from exc
-    if url.get_backend_name() != "postgresql":
-        raise PostgresUnavailable(f"DATABASE_URL names a {url.get_backend_name()} database; only PostgreSQL is supported")
-    pg = Postgres(url.set(drivername="postgresql+psycopg"))
+        url = database_url(raw_url)
+    except BadDatabaseURL as exc:
+        raise PostgresUnavailable(str(exc)) from None
+    pg = Postgres(url)
     pg.server_version()  # fail now, with a clear message, if it is not reachable
     return pg
