@@ -28,7 +28,6 @@ def _run(connection: Connection) -> None:
         include_name=include_name,
         compare_type=True,
         compare_server_default=True,
-        transaction_per_migration=True,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -40,6 +39,8 @@ if connection is not None:
 else:
     import os
 
+    if not os.environ.get("DATABASE_URL"):
+        raise SystemExit("set DATABASE_URL to the database to migrate (or use `tushare-rollout job migrate`)")
     engine = make_engine(os.environ["DATABASE_URL"])
     with engine.connect() as conn:
         _run(conn)

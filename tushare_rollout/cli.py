@@ -34,8 +34,8 @@ app.add_typer(db_app, name="db")
 err = Console(stderr=True)
 
 
-class Stop(Exception):
-    """SIGTERM arrived: unwind and stop everything."""
+class Stop(BaseException):
+    """SIGTERM arrived: unwind and stop everything (a BaseException, like KeyboardInterrupt, so nothing swallows it)."""
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
@@ -45,21 +45,39 @@ def _on_sigterm(signum: int, frame: object) -> None:
 @contextmanager
 def _running_cluster(settings: DevClusterSettings) -> Iterator[DevCluster]:
     """Start the dev cluster with progress on stderr; stop it on exit, Ctrl-C or SIGTERM."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     started = time.monotonic()
     try:
-        with err.status("starting etcd, kube-apiserver, kube-controller-manager and PostgreSQL ..."):
-            cluster = DevCluster.start(settings)
-    except (BinariesMissing, StartupError, PostgresUnavailable, ValueError) as exc:
-        err.print(f"[red]dev cluster failed to start:[/red] {escape(str(exc))}")
-        raise typer.Exit(3) from None
-    err.print(f"dev cluster ready in {time.monotonic() - started:.1f}s")
-    try:
-        yield cluster
+        try:
+            with err.status("starting etcd, kube-apiserver, kube-controller-manager and PostgreSQL ..."):
+                cluster = DevCluster.start(settings)
+        except (BinariesMissing, StartupError, PostgresUnavailable, ValueError) as exc:
+            err.print(f"[red]dev cluster failed to start:[/red] {escape(str(exc))}")
+            raise typer.Exit(3) from None
+        err.print(f"dev cluster ready in {time.monotonic() - started:.1f}s")
+        try:
+            yield cluster
+        finally:
+            # a second Ctrl-C or SIGTERM must not cut the clean-up short
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            with err.status("stopping the dev cluster ..."):
+                cluster.stop()
+            err.print("dev cluster stopped; temporary files removed")
     finally:
-        with err.status("stopping the dev cluster ..."):
-            cluster.stop()
-        err.print("dev cluster stopped; temporary files removed")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _print_exports_and_wait(cluster: DevCluster) -> None:
+    """The lines a person pastes into another shell, then wait for Ctrl-C or SIGTERM."""
+    env = cluster.env()
+    for name in ("KUBECONFIG", "DATABASE_URL", "PATH"):
+        typer.echo(f"export {name}={shlex.quote(env[name])}")
+    typer.echo("ready")
+    sys.stdout.flush()
+    while True:
+        signal.pause()
 
 
 @app.command()
@@ -95,10 +113,7 @@ def db_partitions(
     """Create the monthly partitions of the minute tables for a range of months (Beijing months)."""
     import datetime as dt
 
-    from sqlalchemy.exc import DBAPIError
-
-    from .db.engine import BadDatabaseURL, make_engine, safe_url
-    from .db.partitions import ensure_minute_partitions
+    from .jobs import migrate
     from .jobs.settings import JobSettings
 
     try:
@@ -109,25 +124,56 @@ def db_partitions(
     if months[1] < months[0]:
         typer.echo(f"--to {last} is before --from {first}", err=True)
         raise typer.Exit(4)
-    settings = JobSettings()
-    if settings.database_url is None:
-        typer.echo("DATABASE_URL is not set: point it at the PostgreSQL database", err=True)
-        raise typer.Exit(4)
+    outcome = migrate.partitions(JobSettings(), *months)
+    typer.echo(outcome.message, err=outcome.code != 0)
+    raise typer.Exit(int(outcome.code))
+
+
+@app.command("tushare-server")
+def tushare_server(
+    port: Annotated[int, typer.Option(help="Port on the host; 0 picks a free one.")] = 0,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    seed: Annotated[int, typer.Option(help="Seed of the generated market.")] = 20240101,
+    faults: Annotated[str, typer.Option(help="Injected faults, e.g. 5xx=0.1,timeout=0.02 (see docs/tushare.md).")] = "",
+    rate_window: Annotated[float, typer.Option(help="Seconds in a rate-limit 'minute' (shorten for drills).")] = 60.0,
+    token: Annotated[list[str] | None, typer.Option(
+        help="ALIAS=demo:<tier> — let a secret-looking token stand for a demo tier (repeatable).")] = None,
+) -> None:
+    """Run the Tushare-compatible local server in the foreground until Ctrl-C or SIGTERM.
+
+    When ready it prints `export TUSHARE_API_URL=http://127.0.0.1:<port>` on a line of its own.
+    """
+    from .tushare.server.app import LocalTushareServer
+    from .tushare.server.faults import BadFaultSpec, FaultPlan
+
+    aliases = {}
+    for item in token or []:
+        alias, sep, tier = item.partition("=")
+        if not sep or not tier.startswith("demo:"):
+            typer.echo(f"--token takes ALIAS=demo:<tier>, got {item.split('=')[0]}=...", err=True)
+            raise typer.Exit(4)
+        aliases[alias] = tier
     try:
-        engine = make_engine(settings.database_url.get_secret_value())
-    except BadDatabaseURL as exc:
-        typer.echo(str(exc), err=True)
+        plan = FaultPlan.parse(faults, seed=seed)
+    except BadFaultSpec as exc:
+        typer.echo(f"--faults: {exc}", err=True)
         raise typer.Exit(4) from None
     try:
-        with engine.begin() as conn:
-            created = ensure_minute_partitions(conn, *months)
-    except DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0]
-        typer.echo(f"could not create partitions at {safe_url(engine.url)}: {reason}", err=True)
-        raise typer.Exit(3) from None
+        server = LocalTushareServer(host=host, port=port, seed=seed, faults=plan, rate_window_seconds=rate_window,
+                                    tokens=aliases)
+    except OSError as exc:
+        typer.echo(f"cannot listen on {host}:{port}: {exc.strerror}", err=True)
+        raise typer.Exit(4) from None
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    typer.echo(f"export TUSHARE_API_URL={server.url}")
+    err.print("demo tokens: demo:120 … demo:15000, add :minutes,realtime,premarket; demo:all has everything")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except (KeyboardInterrupt, Stop):
+        pass
     finally:
-        engine.dispose()
-    typer.echo(f"minute partitions ready {first}..{last} ({created} new)")
+        server.stop()
 
 
 @devcluster_app.command("up")
@@ -139,13 +185,7 @@ def devcluster_up() -> None:
     """
     try:
         with _running_cluster(DevClusterSettings()) as cluster:
-            env = cluster.env()
-            for name in ("KUBECONFIG", "DATABASE_URL", "PATH"):
-                typer.echo(f"export {name}={shlex.quote(env[name])}")
-            typer.echo("ready")
-            sys.stdout.flush()
-            while True:
-                signal.pause()
+            _print_exports_and_wait(cluster)
     except (KeyboardInterrupt, Stop):
         pass
 
@@ -157,7 +197,6 @@ def demo(
     """Bring the local stack up, show that every component answers, and stop it."""
     try:
         with _running_cluster(DevClusterSettings()) as cluster:
-            env = cluster.env()
             table = Table(title="tushare-rollout dev stack")
             for column in ("component", "version", "where"):
                 table.add_column(column)
@@ -167,10 +206,7 @@ def demo(
             Console().print(table)
             if keep:
                 err.print("running; Ctrl-C to stop. In another shell:")
-                for name in ("KUBECONFIG", "DATABASE_URL", "PATH"):
-                    typer.echo(f"export {name}={shlex.quote(env[name])}")
-                while True:
-                    signal.pause()
+                _print_exports_and_wait(cluster)
     except (KeyboardInterrupt, Stop):
         pass
 

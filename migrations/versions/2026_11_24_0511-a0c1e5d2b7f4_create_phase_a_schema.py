@@ -67,7 +67,15 @@ BEGIN
     IF to_month > from_month + interval '10 years' THEN
         RAISE EXCEPTION 'tsr_ensure_minute_partitions: % to % is more than 10 years of monthly partitions', from_month, to_month;
     END IF;
-    -- one caller at a time: concurrent ingest shards may ask for the same month
+    -- the common case, every partition present, takes no lock at all
+    IF NOT EXISTS (
+        SELECT 1 FROM unnest(ARRAY['minute_bar', 'realtime_minute_bar']) AS p(parent),
+             generate_series(date_trunc('month', from_month), to_month, interval '1 month') AS m(month)
+        WHERE to_regclass(format('%s_%s', p.parent, to_char(m.month, 'YYYYMM'))) IS NULL
+    ) THEN
+        RETURN 0;
+    END IF;
+    -- one creator at a time: concurrent ingest shards may ask for the same month
     PERFORM pg_advisory_xact_lock(hashtext('tsr_ensure_minute_partitions'));
     FOREACH parent IN ARRAY ARRAY['minute_bar', 'realtime_minute_bar'] LOOP
         month := date_trunc('month', from_month)::date;

@@ -49,8 +49,16 @@ def _read_until_ready(q: queue.Queue, timeout: float = 180) -> dict[str, str]:
         exports[match[1]] = shlex.split(match[2])[0]
 
 
-def _still_running(pids: list[int]) -> list[int]:
-    return [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+def _still_running(procs: list[psutil.Process]) -> list[int]:
+    """The processes that still run (a process object is tied to its start time, so a reused pid does not count)."""
+    running = []
+    for proc in procs:
+        try:
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                running.append(proc.pid)
+        except psutil.NoSuchProcess:
+            pass
+    return running
 
 
 def _temp_dirs_of(pid: int) -> list[Path]:
@@ -70,8 +78,8 @@ def test_devcluster_up_serves_another_shell_and_cleans_up(stop_signal: signal.Si
     try:
         exports = _read_until_ready(lines)
         assert set(exports) == {"KUBECONFIG", "DATABASE_URL", "PATH"}
-        children = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
-        names = {psutil.Process(pid).name() for pid in children}
+        children = psutil.Process(proc.pid).children(recursive=True)
+        names = {child.name() for child in children}
         assert {"etcd", "kube-apiserver", "kube-controller-manager", "postgres"} <= names
 
         # what a person does in another shell after pasting the export lines
@@ -95,7 +103,7 @@ def test_devcluster_up_serves_another_shell_and_cleans_up(stop_signal: signal.Si
             proc.wait()
         reader.join(timeout=30)
         proc.stdout.close()
-    psutil.wait_procs([psutil.Process(p) for p in children if psutil.pid_exists(p)], timeout=30)
+    psutil.wait_procs(children, timeout=30)
     assert _still_running(children) == []
     assert not root.exists()
     assert _temp_dirs_of(proc.pid) == []
@@ -108,9 +116,9 @@ def test_stop_after_a_failure_inside_the_block_cleans_up() -> None:
     seen: dict = {}
     with pytest.raises(Boom):
         with DevCluster.start(DevClusterSettings(database_url=None, use_existing_cluster=False)) as cluster:
-            seen["pids"] = cluster.pids()
+            seen["procs"] = [psutil.Process(pid) for pid in cluster.pids()]
             seen["root"] = cluster.root
-            assert len(seen["pids"]) == 4
+            assert len(seen["procs"]) == 4
             raise Boom()
-    assert _still_running(seen["pids"]) == []
+    assert _still_running(seen["procs"]) == []
     assert not seen["root"].exists()

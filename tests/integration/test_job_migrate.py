@@ -16,12 +16,16 @@ from tushare_rollout.devcluster.process import free_port
 HEAD = migrate.heads()[0]
 
 
-def job(database_url: str | None, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(database_url: str | None, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TSR_DATABASE_URL")}
     if database_url is not None:
         env["DATABASE_URL"] = database_url
-    return subprocess.run([sys.executable, "-m", "tushare_rollout", "job", "migrate", *args],
+    return subprocess.run([sys.executable, "-m", "tushare_rollout", *args],
                           env=env, capture_output=True, text=True, timeout=300)
+
+
+def job(database_url: str | None, *args: str) -> subprocess.CompletedProcess[str]:
+    return cli(database_url, "job", "migrate", *args)
 
 
 def test_upgrade_is_idempotent_and_check_reports_the_position(database_url: str) -> None:
@@ -90,3 +94,22 @@ def test_bad_configuration_gives_one_clear_line(url: str | None, code: int, says
     assert says in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, "one line, no traceback"
     assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_db_partitions_command(database_url: str) -> None:
+    not_yet = cli(database_url, "db", "partitions", "--from", "2030-01", "--to", "2030-03")
+    assert not_yet.returncode == 4 and "job migrate" in not_yet.stderr
+    assert job(database_url).returncode == 0
+    made = cli(database_url, "db", "partitions", "--from", "2030-01", "--to", "2030-03")
+    assert made.returncode == 0 and "(6 new)" in made.stdout
+    again = cli(database_url, "db", "partitions", "--from", "2030-01", "--to", "2030-03")
+    assert again.returncode == 0 and "(0 new)" in again.stdout
+    backwards = cli(database_url, "db", "partitions", "--from", "2030-03", "--to", "2030-01")
+    assert backwards.returncode == 4 and "before" in backwards.stderr
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            names = set(conn.execute(text("SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE '%\\_2030%'")).scalars())
+    finally:
+        engine.dispose()
+    assert names == {f"{t}_2030{m:02d}" for t in ("minute_bar", "realtime_minute_bar") for m in (1, 2, 3)}

@@ -110,6 +110,45 @@ def test_stop_kills_what_ignores_sigterm(tmp_path: Path) -> None:
     ).start()
     proc.wait_ready(ready.exists, timeout=60)
     proc.stop(timeout=1)
-    assert proc.proc.returncode == -9
-    with pytest.raises(subprocess.CalledProcessError):
-        subprocess.run(["kill", "-0", str(proc.pid)], check=True, capture_output=True)
+    assert proc.proc.returncode == -9  # killed, and reaped by stop()
+
+
+def test_children_die_when_the_parent_is_killed(tmp_path: Path) -> None:
+    import psutil
+
+    parent_code = (
+        "import sys, pathlib, signal\n"
+        "from tushare_rollout.devcluster.process import ManagedProcess\n"
+        f"child = ManagedProcess('sleeper', [sys.executable, '-c', 'import signal; signal.pause()'], "
+        f"pathlib.Path({str(tmp_path / 'child.log')!r})).start()\n"
+        "print(child.pid, flush=True)\n"
+        "signal.pause()\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True)
+    try:
+        child = psutil.Process(int(parent.stdout.readline()))
+        assert child.is_running()
+        parent.kill()  # no chance to clean up
+        parent.wait(timeout=30)
+        gone, alive = psutil.wait_procs([child], timeout=30)
+    finally:
+        parent.stdout.close()
+    assert alive == [] and gone == [child]
+
+
+def test_leftovers_of_dead_clusters_are_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import tempfile
+
+    from tushare_rollout.devcluster.cluster import TEMP_PREFIX, remove_stale_dirs
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f"{TEMP_PREFIX}{dead.stdout.strip()}-abc"
+    live = tmp_path / f"{TEMP_PREFIX}{os.getpid()}-def"
+    other = tmp_path / "unrelated"
+    for d in (stale, live, other):
+        (d / "etcd").mkdir(parents=True)
+    remove_stale_dirs()
+    assert not stale.exists()
+    assert live.exists() and other.exists()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import CheckConstraint
 
 from tushare_rollout.db import NAMING_CONVENTION, Base, metadata
-from tushare_rollout.db import extension, unified
+from tushare_rollout.db import extension, migrate, unified
 
 DECLARED_NOT_INGESTED = {"macro_series"}
 DATA_TABLES = sorted(
@@ -19,7 +21,24 @@ DATA_TABLES = sorted(
 
 def test_naming_convention_has_the_five_keys() -> None:
     assert set(NAMING_CONVENTION) == {"ix", "uq", "ck", "fk", "pk"}
-    assert metadata.naming_convention == NAMING_CONVENTION
+
+
+def test_constraint_names_follow_the_convention() -> None:
+    for table in metadata.sorted_tables:
+        assert table.primary_key.name == f"pk_{table.name}"
+        for check in (c for c in table.constraints if isinstance(c, CheckConstraint)):
+            assert check.name.startswith(f"ck_{table.name}_"), check.name
+
+
+def test_exactly_one_migration_head() -> None:
+    assert len(migrate.heads()) == 1
+
+
+def test_revision_files_follow_the_naming_rule() -> None:
+    files = list((migrate.MIGRATIONS_DIR / "versions").glob("*.py"))
+    assert files
+    for path in files:
+        assert re.fullmatch(r"\d{4}_\d{2}_\d{2}_\d{4}-[0-9a-f]{12}_[a-z0-9_]+\.py", path.name), path.name
 
 
 @pytest.mark.parametrize("table", DATA_TABLES)

@@ -77,21 +77,6 @@ class ReadModule(enum.StrEnum):
     P2_STK_PREMARKET = "p2_stk_premarket"
 
 
-READ_MODULE_BATCH = {
-    ReadModule.STOCK: Batch.P0,
-    ReadModule.ETF: Batch.P0,
-    ReadModule.INDEX: Batch.P0,
-    ReadModule.FUTURE: Batch.P0,
-    ReadModule.SGE: Batch.P0,
-    ReadModule.FX: Batch.P1,
-    ReadModule.MACRO: Batch.P1,
-    ReadModule.P2_REALTIME_INDEX: Batch.P2,
-    ReadModule.P2_REALTIME_EQUITY_ETF: Batch.P2,
-    ReadModule.P2_FUTURES_MICROSTRUCTURE: Batch.P2,
-    ReadModule.P2_STK_PREMARKET: Batch.P2,
-}
-
-
 def one_of(column: str, values: type[enum.Enum] | list[str], name: str | None = None) -> CheckConstraint:
     """``CHECK (column IN (...))`` for a closed vocabulary, named ``ck_<table>_<column>``."""
     members = [v.value for v in values] if isinstance(values, type) else list(values)

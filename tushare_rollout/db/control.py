@@ -29,10 +29,6 @@ CELL_STATUSES = ["complete", "partial", "missing", "not_applicable"]
 CONTROL_STATES = ["running", "paused", "cancelled"]
 
 
-def _now() -> Any:
-    return func.now()
-
-
 class IngestRun(Base):
     """One row per ingest run, with the counters the client kept."""
 
@@ -76,7 +72,7 @@ class IngestRun(Base):
     error_class: Mapped[str | None] = mapped_column(String(20))
     error_message: Mapped[str | None] = mapped_column(Text)
     checkpoint: Mapped[str | None] = mapped_column(String(64), comment="last partition committed by this run")
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=_now())
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     job_name: Mapped[str | None] = mapped_column(String(253), comment="the Kubernetes Job that ran it")
 
@@ -90,7 +86,7 @@ class IngestCheckpoint(Base):
     partition_key: Mapped[str] = mapped_column(String(64), primary_key=True, comment="e.g. 20240102 or a code")
     run_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("ingest_runs.run_id"), nullable=False, index=True)
     rows: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    completed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=_now())
+    completed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
 class GateRun(Base):
@@ -115,7 +111,7 @@ class GateRun(Base):
     passed: Mapped[bool | None] = mapped_column(Boolean)
     rollout_batch: Mapped[str | None] = mapped_column(String(253), comment="namespace/name of the RolloutBatch")
     job_name: Mapped[str | None] = mapped_column(String(253))
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=_now())
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -159,7 +155,7 @@ class PermissionProbe(Base):
     message: Mapped[str | None] = mapped_column(Text)
     rollout_batch: Mapped[str | None] = mapped_column(String(253))
     probe_token: Mapped[str | None] = mapped_column(String(253), comment="spec.probeToken that asked for it")
-    probed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=_now())
+    probed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
 class FlagsAudit(Base):
@@ -182,7 +178,7 @@ class FlagsAudit(Base):
     p2_realtime_equity_etf_v1: Mapped[bool] = mapped_column(Boolean, nullable=False)
     p2_futures_microstructure_v1: Mapped[bool] = mapped_column(Boolean, nullable=False)
     p2_special_permission_stk_premarket_v1: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=_now())
+    seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
 class IngestSchedulerConfigV1(Base):
@@ -195,7 +191,7 @@ class IngestSchedulerConfigV1(Base):
     cron: Mapped[str] = mapped_column(String(64), nullable=False)
     timezone: Mapped[str] = mapped_column(String(64), nullable=False, server_default="Asia/Shanghai")
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=_now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
 class IngestControlStateV1(Base):
@@ -208,7 +204,7 @@ class IngestControlStateV1(Base):
     state: Mapped[str] = mapped_column(String(10), nullable=False, server_default="running")
     reason: Mapped[str | None] = mapped_column(Text)
     updated_by: Mapped[str | None] = mapped_column(String(253))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=_now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
 class IngestTarget(Base):
@@ -223,7 +219,7 @@ class IngestTarget(Base):
     asset_class: Mapped[str | None] = mapped_column(String(8))
     start_date: Mapped[dt.date | None] = mapped_column(Date)
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=_now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
 class StatusMatrixCell(Base):
@@ -247,7 +243,7 @@ class StatusMatrixCell(Base):
     reason: Mapped[str | None] = mapped_column(Text, comment="why not_applicable / partial / missing")
     explain: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}",
                                                     comment="explain payload: sample of missing keys and more")
-    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=_now())
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
 class ReadSwitch(Base):
@@ -260,4 +256,4 @@ class ReadSwitch(Base):
     batch: Mapped[str] = mapped_column(String(2), nullable=False)
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     reason: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=_now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())

@@ -33,3 +33,9 @@ def make_engine(raw_url: str, **kwargs) -> Engine:
 def safe_url(url: URL) -> str:
     """The URL for messages: password masked."""
     return url.render_as_string(hide_password=True)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a database error, for a one-line message (the driver's error when wrapped)."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

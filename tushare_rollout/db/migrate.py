@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.script.revision import ResolutionError
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -19,9 +19,6 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 def alembic_config(connection: Connection | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("file_template",
-                        "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d-%%(rev)s_%%(slug)s")
-    cfg.set_main_option("timezone", "UTC")
     if connection is not None:
         cfg.attributes["connection"] = connection
     return cfg
@@ -68,15 +65,24 @@ def is_known(revision: str) -> bool:
 def position(engine: Engine) -> Position:
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
-    (head,) = heads()
-    return Position(current=current, head=head)
+    found = heads()
+    if len(found) != 1:
+        raise CommandError(f"the migrations have {len(found)} heads ({', '.join(found)}); merge them first")
+    return Position(current=current, head=found[0])
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
+        _one_migrator_at_a_time(conn)
         command.upgrade(alembic_config(conn), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     with engine.begin() as conn:
+        _one_migrator_at_a_time(conn)
         command.downgrade(alembic_config(conn), revision)
+
+
+def _one_migrator_at_a_time(conn: Connection) -> None:
+    """Two `job migrate` runs at once (a Helm upgrade racing a manual run) wait for each other."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('tushare-rollout migrate'))"))

@@ -47,7 +47,12 @@ def ensure_minute_partitions(conn: Connection, first: dt.date, last: dt.date) ->
 
 
 def ensure_partitions_for(conn: Connection, times: Iterable[dt.datetime]) -> int:
-    """Create whatever partitions rows at ``times`` need (the loader calls this before writing)."""
+    """Create whatever partitions rows at ``times`` need.
+
+    Call it in its own short transaction before the data transaction: creating a partition locks
+    the parent table, so doing it inside a long load would block readers until the load commits.
+    When every partition exists it takes no lock and returns 0.
+    """
     months = {month_of(t) for t in times}
     if not months:
         return 0

@@ -92,6 +92,3 @@ class TradeCalendar(Lineage, Base):
     cal_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     is_open: Mapped[bool] = mapped_column(Boolean, nullable=False)
     pretrade_date: Mapped[dt.date | None] = mapped_column(Date)
-
-
-DAILY_BAR_PARTITIONS = {f"daily_bar_{ac.value}": ac.value for ac in AssetClass}

@@ -19,6 +19,10 @@ from sqlalchemy.exc import DBAPIError
 LINEAGE = ("run_id", "written_at")
 
 
+class DuplicateKeys(ValueError):
+    """One batch holds the same primary key twice: the source sent contradictory rows."""
+
+
 @dataclass(frozen=True)
 class UpsertResult:
     staged: int
@@ -34,40 +38,43 @@ def upsert(conn: Connection, table: Table, rows: Iterable[Sequence[Any]], column
            run_id: int | None = None) -> UpsertResult:
     """Merge ``rows`` (tuples in ``columns`` order) into ``table``.
 
-    ``columns`` must contain the primary key. With ``run_id`` given, tables with lineage get it
-    (and ``written_at = now()``) on the rows that are inserted or changed. Runs inside the
+    ``columns`` must contain the primary key. Tables with lineage need ``run_id``: it (and
+    ``written_at = now()``) is set on the rows that are inserted or changed. Runs inside the
     caller's transaction, so a checkpoint written in the same transaction commits with the rows.
     """
     key = [c.name for c in table.primary_key.columns]
-    missing = [k for k in key if k not in columns]
-    if missing:
-        raise ValueError(f"upsert into {table.name}: columns lack primary-key column(s) {missing}")
-    unknown = [c for c in columns if c not in table.c]
-    if unknown:
-        raise ValueError(f"upsert into {table.name}: no such column(s) {unknown}")
-    has_lineage = "run_id" in table.c
-    if has_lineage and run_id is None:
-        raise ValueError(f"upsert into {table.name}: the table records lineage, give the run_id")
-
+    problems = [
+        f"columns lack primary-key column(s) {[k for k in key if k not in columns]}"
+        if any(k not in columns for k in key) else "",
+        f"no such column(s) {[c for c in columns if c not in table.c]}" if any(c not in table.c for c in columns) else "",
+        f"lineage column(s) {[c for c in columns if c in LINEAGE]} are set by the upsert, not given"
+        if any(c in LINEAGE for c in columns) else "",
+        "the table records lineage: give the run_id" if "run_id" in table.c and run_id is None else "",
+        "the table records no lineage: do not give a run_id" if "run_id" not in table.c and run_id is not None else "",
+    ]
+    problems = [p for p in problems if p]
+    if problems:
+        raise ValueError(f"upsert into {table.name}: " + "; ".join(problems))
     try:
-        return _merge(conn.connection.driver_connection, table, rows, columns, key, run_id if has_lineage else None)
+        return _merge(conn.connection.driver_connection, table.name, rows, list(columns), key, run_id)
     except psycopg.Error as exc:  # raise what SQLAlchemy would have raised (IntegrityError, OperationalError, ...)
         raise DBAPIError.instance(f"upsert into {table.name}", None, exc, psycopg.Error) from None
 
 
-def _merge(raw: psycopg.Connection, table: Table, rows: Iterable[Sequence[Any]], columns: Sequence[str],
+def _merge(raw: psycopg.Connection, table: str, rows: Iterable[Sequence[Any]], columns: list[str],
            key: list[str], run_id: int | None) -> UpsertResult:
-    has_lineage = run_id is not None
-    staging = sql.Identifier(f"_stage_{table.name}")
+    target = sql.Identifier(table)
+    staging = sql.Identifier("pg_temp", f"_stage_{table}"[:63])
     cols = [sql.Identifier(c) for c in columns]
-    value_cols = [c for c in columns if c not in key and c not in LINEAGE]
+    keys = sql.SQL(", ").join(sql.Identifier(k) for k in key)
+    value_cols = [c for c in columns if c not in key]
     with raw.cursor() as cur:
         # only the given columns, typed like the target, without its constraints
         cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
         cur.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
-            staging, sql.SQL(", ").join(cols), sql.Identifier(table.name)))
+            sql.Identifier(f"_stage_{table}"[:63]), sql.SQL(", ").join(cols), target))
+        staged = 0
         with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(staging, sql.SQL(", ").join(cols))) as copy:
-            staged = 0
             for row in rows:
                 copy.write_row(row)
                 staged += 1
@@ -75,18 +82,17 @@ def _merge(raw: psycopg.Connection, table: Table, rows: Iterable[Sequence[Any]],
             cur.execute(sql.SQL("DROP TABLE {}").format(staging))
             return UpsertResult(0, 0, 0)
 
-        # partitioned targets cannot return xmax, so count the keys that exist before merging
-        cur.execute(sql.SQL("SELECT count(*) FROM {} s JOIN {} t USING ({})").format(
-            staging, sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(k) for k in key)))
-        existing = cur.fetchone()[0]
+        cur.execute(sql.SQL("SELECT {keys} FROM {staging} GROUP BY {keys} HAVING count(*) > 1 LIMIT 5").format(
+            keys=keys, staging=staging))
+        duplicates = cur.fetchall()
+        if duplicates:
+            raise DuplicateKeys(f"{table}: the batch holds these keys more than once: {duplicates}")
 
-        insert_cols = list(cols)
-        select_cols = [sql.SQL("s.{}").format(c) for c in cols]
-        if has_lineage:
+        insert_cols, select_cols = list(cols), [sql.SQL("s.{}").format(c) for c in cols]
+        set_cols = [sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in value_cols]
+        if run_id is not None:
             insert_cols += [sql.Identifier("run_id"), sql.Identifier("written_at")]
             select_cols += [sql.Literal(run_id), sql.SQL("now()")]
-        set_cols = [sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in value_cols]
-        if has_lineage:
             set_cols += [sql.SQL("run_id = EXCLUDED.run_id"), sql.SQL("written_at = EXCLUDED.written_at")]
         if value_cols:
             changed = sql.SQL("({}) IS DISTINCT FROM ({})").format(
@@ -96,20 +102,22 @@ def _merge(raw: psycopg.Connection, table: Table, rows: Iterable[Sequence[Any]],
             on_conflict = sql.SQL("DO UPDATE SET {} WHERE {}").format(sql.SQL(", ").join(set_cols), changed)
         else:
             on_conflict = sql.SQL("DO NOTHING")
+        # `existing` reads the target with the same snapshot as the merge, so the split into
+        # inserted and updated is exact (partitioned tables cannot RETURN xmax to tell them apart)
         cur.execute(
             sql.SQL(
-                "INSERT INTO {target} AS t ({insert_cols}) SELECT {select_cols} FROM {staging} s "
-                "ON CONFLICT ({key}) {on_conflict}"
+                "WITH existing AS (SELECT {t_keys} FROM {target} t JOIN {staging} s USING ({keys})),"
+                " merged AS (INSERT INTO {target} AS t ({insert_cols}) SELECT {select_cols} FROM {staging} s"
+                " ON CONFLICT ({keys}) {on_conflict} RETURNING {t_keys})"
+                " SELECT count(*) FILTER (WHERE e.{first} IS NULL), count(*)"
+                " FROM merged m LEFT JOIN existing e USING ({keys})"
             ).format(
-                target=sql.Identifier(table.name),
-                insert_cols=sql.SQL(", ").join(insert_cols),
-                select_cols=sql.SQL(", ").join(select_cols),
-                staging=staging,
-                key=sql.SQL(", ").join(sql.Identifier(k) for k in key),
+                t_keys=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(k)) for k in key),
+                target=target, staging=staging, keys=keys, first=sql.Identifier(key[0]),
+                insert_cols=sql.SQL(", ").join(insert_cols), select_cols=sql.SQL(", ").join(select_cols),
                 on_conflict=on_conflict,
             )
         )
-        written = cur.rowcount  # inserted + changed rows; unchanged ones are skipped by the WHERE
+        inserted, written = cur.fetchone()
         cur.execute(sql.SQL("DROP TABLE {}").format(staging))
-    inserted = staged - existing
     return UpsertResult(staged=staged, inserted=inserted, updated=written - inserted)

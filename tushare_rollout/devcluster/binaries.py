@@ -70,7 +70,12 @@ def ensure_binaries(cache_dir: Path, *, build: bool = True) -> Binaries:
     if not binaries.missing():
         return binaries
     if build and BUILD_SCRIPT.is_file():
-        subprocess.run([str(BUILD_SCRIPT)], check=True, env={**os.environ, "TSR_CACHE_DIR": str(cache_dir)})
+        built = subprocess.run([str(BUILD_SCRIPT)], env={**os.environ, "TSR_CACHE_DIR": str(cache_dir)})
+        if built.returncode != 0:
+            raise BinariesMissing(
+                f"building the control plane failed (exit {built.returncode}); its output above says why. "
+                "Fix that and run `make controlplane` again."
+            )
         if not binaries.missing():
             return binaries
     names = ", ".join(str(p) for p in binaries.missing())

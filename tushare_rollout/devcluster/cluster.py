@@ -13,6 +13,7 @@ the local Job runner instead).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import ssl
@@ -62,15 +63,16 @@ class DevCluster:
         self.stop()
 
     def stop(self) -> None:
-        """Stop every process (newest first) and remove the temporary directory."""
-        if self.postgres is not None:
-            self.postgres.stop()
-        for proc in reversed(self.processes):
-            proc.stop()
+        """Stop every process (newest first) and remove the temporary directory, whatever fails on the way."""
+        with contextlib.ExitStack() as stack:
+            if self.root is not None:
+                stack.callback(shutil.rmtree, self.root, ignore_errors=True)
+            for proc in self.processes:  # callbacks run last-in first-out: newest process first
+                stack.callback(proc.stop)
+            if self.postgres is not None:
+                stack.callback(self.postgres.stop)
         self.processes.clear()
-        if self.root is not None:
-            shutil.rmtree(self.root, ignore_errors=True)
-            self.root = None
+        self.root = None
 
     def _start(self) -> None:
         s = self.settings
@@ -87,7 +89,8 @@ class DevCluster:
             self.postgres = connect_existing(s.database_url.get_secret_value())
         else:
             (self.root / "postgres").mkdir()
-            self.postgres = EmbeddedPostgres(self.root / "postgres", s.startup_timeout).start()
+            self.postgres = EmbeddedPostgres(self.root / "postgres", s.startup_timeout)
+            self.postgres.start()
 
     def _start_control_plane(self, root: Path, b: Binaries) -> None:
         timeout = self.settings.startup_timeout

@@ -20,7 +20,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL
 
-from ..db.engine import BadDatabaseURL, database_url
+from ..db.engine import BadDatabaseURL, database_url, first_line
 
 from .process import ManagedProcess, StartupError, free_port
 
@@ -60,7 +60,7 @@ class Postgres:
         except psycopg.OperationalError as exc:
             raise PostgresUnavailable(
                 f"cannot connect to PostgreSQL at {self.url.render_as_string(hide_password=True)}: "
-                f"{str(exc).strip().splitlines()[0]}. Check that the server runs and DATABASE_URL is right."
+                f"{first_line(exc)}. Check that the server runs and DATABASE_URL is right."
             ) from None
 
     def ping(self) -> bool:
@@ -120,11 +120,11 @@ class EmbeddedPostgres(Postgres):
         socket_dir = self.directory / "sock"
         socket_dir.mkdir()
         pwfile = self.directory / "pwfile"
-        pwfile.write_text(self.password + "\n")
+        with os.fdopen(os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+            f.write(self.password + "\n")
         if uid is not None:
             for p in (self.data, socket_dir, pwfile):
                 os.chown(p, uid, gid)
-        pwfile.chmod(0o600)
         initdb = subprocess.run(
             [_pg_bin() / "initdb", "-D", self.data, "-U", SUPERUSER, "--pwfile", pwfile,
              "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-sync"],
@@ -143,7 +143,11 @@ class EmbeddedPostgres(Postgres):
             user=uid, group=gid,
             stop_signal=signal.SIGINT,  # "fast" shutdown: roll back open transactions, exit
         ).start()
-        self.process.wait_ready(self.ping, self.startup_timeout)
+        try:
+            self.process.wait_ready(self.ping, self.startup_timeout)
+        except BaseException:
+            self.process.stop()
+            raise
         return self
 
     def stop(self) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL("libc.so.6", use_errno=True)  # loaded here: never load a library in a forked child
 
 
 class StartupError(RuntimeError):
@@ -30,9 +31,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _die_with_parent() -> None:
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+def _die_with(parent: int) -> Callable[[], None]:
+    def preexec() -> None:  # runs in the child between fork and exec: only async-signal-safe calls
+        if _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0 or os.getppid() != parent:
+            os._exit(70)  # could not tie our life to the parent's, or it is already gone
+
+    return preexec
 
 
 class ManagedProcess:
@@ -71,7 +75,7 @@ class ManagedProcess:
                 user=self.user,
                 group=self.group,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_die_with(os.getpid()),
             )
         return self
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ..db import migrate as alembic_ops
-from ..db.engine import BadDatabaseURL, make_engine, safe_url
+from ..db.engine import BadDatabaseURL, first_line, make_engine, safe_url
 from ..db.partitions import add_months, ensure_minute_partitions, month_of
 from . import ExitCode
 from .settings import JobSettings
@@ -26,25 +26,44 @@ class Outcome:
     message: str
 
 
-def run(settings: JobSettings, *, check: bool = False, to: str | None = None,
-        today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.timezone.utc).date()) -> Outcome:
+def _with_engine(settings: JobSettings, doing: str, work: Callable[[Engine], Outcome]) -> Outcome:
+    """Run ``work`` on an engine for DATABASE_URL, turning every failure into one line and an exit code."""
     if settings.database_url is None:
-        return Outcome(ExitCode.BAD_CONFIGURATION, "DATABASE_URL is not set: point it at the PostgreSQL database to migrate")
+        return Outcome(ExitCode.BAD_CONFIGURATION, "DATABASE_URL is not set: point it at the PostgreSQL database")
     try:
         engine = make_engine(settings.database_url.get_secret_value())
     except BadDatabaseURL as exc:
         return Outcome(ExitCode.BAD_CONFIGURATION, str(exc))
     try:
-        return _run(engine, settings, check=check, to=to, today=today())
-    except OperationalError as exc:
-        return Outcome(ExitCode.RETRYABLE, f"cannot reach PostgreSQL at {safe_url(engine.url)}: {_first_line(exc)}")
-    except DBAPIError as exc:
-        return Outcome(ExitCode.RETRYABLE, f"migration failed at {safe_url(engine.url)}: {_first_line(exc)}")
+        return work(engine)
+    except OperationalError as exc:  # the server is down or unreachable: may pass on retry
+        return Outcome(ExitCode.RETRYABLE, f"cannot reach PostgreSQL at {safe_url(engine.url)}: {first_line(exc)}")
+    except DBAPIError as exc:  # the database refused the work itself: retrying will not help
+        return Outcome(ExitCode.BAD_CONFIGURATION, f"{doing} failed at {safe_url(engine.url)}: {first_line(exc)}")
     finally:
         engine.dispose()
 
 
-def _run(engine: Engine, settings: JobSettings, *, check: bool, to: str | None, today: dt.date) -> Outcome:
+def run(settings: JobSettings, *, check: bool = False, to: str | None = None,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> Outcome:
+    """``job migrate``: upgrade to head (or ``--check``, or ``--to`` a revision)."""
+    return _with_engine(settings, "migration",
+                        lambda engine: _migrate(engine, settings, check=check, to=to, now=now()))
+
+
+def partitions(settings: JobSettings, first: dt.date, last: dt.date) -> Outcome:
+    """``db partitions``: make the minute-table partitions of the months ``first``..``last``."""
+    def work(engine: Engine) -> Outcome:
+        if not alembic_ops.position(engine).at_head:
+            return Outcome(ExitCode.BAD_CONFIGURATION, "the schema is not at head: run `tushare-rollout job migrate`")
+        with engine.begin() as conn:
+            created = ensure_minute_partitions(conn, first, last)
+        return Outcome(ExitCode.OK, f"minute partitions ready {first:%Y-%m}..{last:%Y-%m} ({created} new)")
+
+    return _with_engine(settings, "creating partitions", work)
+
+
+def _migrate(engine: Engine, settings: JobSettings, *, check: bool, to: str | None, now: dt.datetime) -> Outcome:
     before = alembic_ops.position(engine)
     if check:
         return Outcome(ExitCode.OK if before.at_head else ExitCode.CHECK_FAILED, before.describe())
@@ -54,13 +73,13 @@ def _run(engine: Engine, settings: JobSettings, *, check: bool, to: str | None, 
         try:
             alembic_ops.downgrade(engine, to)
         except CommandError as exc:
-            return Outcome(ExitCode.BAD_CONFIGURATION, f"cannot downgrade to {to!r}: {_first_line(exc)}")
+            return Outcome(ExitCode.BAD_CONFIGURATION, f"cannot downgrade to {to!r}: {first_line(exc)}")
         after = alembic_ops.position(engine)
         return Outcome(ExitCode.OK, f"downgraded from {before.current or 'base'} to {after.current or 'base'}")
 
     alembic_ops.upgrade(engine)
     after = alembic_ops.position(engine)
-    first = month_of(today)
+    first = month_of(now)  # a Beijing month
     last = add_months(first, settings.partitions_months_ahead)
     with engine.begin() as conn:
         created = ensure_minute_partitions(conn, first, last)
@@ -70,7 +89,3 @@ def _run(engine: Engine, settings: JobSettings, *, check: bool, to: str | None, 
         f"database {verb} head {after.head}; minute partitions ready {first:%Y-%m}..{last:%Y-%m} ({created} new)",
     )
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
