@@ -1,0 +1,1 @@
+"""A Tushare-compatible local server: the same protocol, deterministic generated data."""
