@@ -4,8 +4,9 @@ Demo tokens describe themselves: ``demo:<points>`` for 120 / 600 / 2000 / 5000 /
 points, optionally followed by ``:<perm>,<perm>`` for the separately sold permissions
 (``minutes``, ``realtime``, ``premarket``); ``demo:all`` has everything.
 
->>> Access.parse("demo:5000:minutes,realtime")
-Access(points=5000, permissions=frozenset({'minutes', 'realtime'}))
+>>> a = Access.parse("demo:5000:minutes,realtime")
+>>> a.points, sorted(a.permissions)
+(5000, ['minutes', 'realtime'])
 >>> Access.parse("demo:2000").may_call(APIS["fund_daily"]), Access.parse("demo:5000").may_call(APIS["fund_daily"])
 (False, True)
 >>> Access.parse("demo:all").per_minute(APIS["daily"]), Access.parse("demo:120").per_minute(APIS["daily"])
