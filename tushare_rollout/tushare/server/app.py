@@ -99,10 +99,11 @@ class LocalTushareServer:
     def providers(self) -> list[Any]:
         with self._providers_lock:
             if self._providers is None:
+                from .futures import FuturesMarket
                 from .macro import MacroWorld
                 from .market import ExchangeMarket
 
-                self._providers = [ExchangeMarket(self.seed), MacroWorld(self.seed)]
+                self._providers = [ExchangeMarket(self.seed), FuturesMarket(self.seed), MacroWorld(self.seed)]
             return self._providers
 
     def answer(self, body: Mapping[str, Any], path_api: str | None = None) -> dict:
