@@ -202,6 +202,7 @@ def demo(
                 table.add_column(column)
             for row in _component_rows(cluster):
                 table.add_row(*row)
+            table.add_row(*_tushare_row())
             table.add_row("rollout", "-", "the operator walks a RolloutBatch A→E once it lands (docs/06-roadmap.md)")
             Console().print(table)
             if keep:
@@ -210,6 +211,24 @@ def demo(
     except (KeyboardInterrupt, Stop):
         pass
 
+
+
+def _tushare_row() -> tuple[str, str, str]:
+    """Start the local Tushare server, ask it what a user would ask first, and describe the answer."""
+    import datetime as dt
+
+    from .tushare.catalog import APIS
+    from .tushare.client import TushareClient
+    from .tushare.server.app import LocalTushareServer
+
+    with LocalTushareServer().start() as server, TushareClient(server.url, "demo:5000") as client:
+        today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+        days = client.fetch("trade_cal", {"exchange": "SSE", "is_open": "1", "end_date": f"{today:%Y%m%d}",
+                                          "start_date": f"{today - dt.timedelta(days=14):%Y%m%d}"})
+        last = max(r["cal_date"] for r in days if r["cal_date"] < f"{today:%Y%m%d}")
+        bars = client.fetch("daily", {"trade_date": last})
+        return ("Tushare (local server)", f"{len(APIS)} APIs",
+                f"{server.url}: {len(bars)} stocks traded on {last}, {client.counters.calls} calls")
 
 
 def _component_rows(cluster: DevCluster) -> list[tuple[str, str, str]]:
