@@ -236,3 +236,59 @@ def test_the_per_minute_limit_is_learned_from_the_server() -> None:
         assert c.limiter.limit("shibor") == 50
         assert c.counters.wait_seconds > 0
         assert c.counters.calls == 120 + c.counters.rate_limit_hits
+
+
+def test_the_token_never_shows_in_logs_or_errors(caplog) -> None:
+    import logging
+
+    secret = "3f9c2d7a41b85e06c9f1d2b3a4e5f60718293a4b"
+    plan = FaultPlan.parse("5xx=0.3,ratelimit=0.2", seed=3)
+    caplog.set_level(logging.DEBUG)
+    with LocalTushareServer(seed=7, faults=plan, tokens={secret: "demo:2000"}).start() as srv, \
+            TushareClient(srv.url, secret, FAST) as c:
+        rows = c.fetch("trade_cal", {"start_date": "20240101", "end_date": "20240131"})
+        with pytest.raises(errors.PermissionDenied) as denied:
+            c.fetch("fund_daily", {"trade_date": DAY})
+        text = caplog.text + str(denied.value) + repr(denied.value) + repr(c)
+    assert len(rows) == 31
+    assert c.counters.retries + c.counters.rate_limit_hits > 0  # the faults did happen and were logged
+    assert "rate limited" in caplog.text or "retry" in caplog.text
+    assert secret not in text
+
+
+def test_the_server_command_prints_its_url_and_serves_until_sigterm() -> None:
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "tushare_rollout", "tushare-server", "--seed", "7"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline().strip()
+        assert line.startswith("export TUSHARE_API_URL=http://127.0.0.1:")
+        url = line.split("=", 1)[1]
+        with TushareClient(url, "demo:all", FAST) as c:
+            assert len(c.fetch("cn_schedule", {"m": "202401"})) > 0
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [(["--faults", "explode=0.5"], "unknown fault"), (["--faults", "5xx=2"], "between 0 and 1"),
+     (["--token", "secret"], "ALIAS=demo:")],
+    ids=["unknown-fault", "bad-probability", "bad-token-alias"],
+)
+def test_the_server_command_refuses_bad_arguments(args: list[str], says: str) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "tushare_rollout", "tushare-server", *args],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 4
+    assert says in result.stderr
