@@ -105,6 +105,51 @@ def job_migrate(
     raise typer.Exit(int(outcome.code))
 
 
+@job_app.command("ingest")
+def job_ingest(
+    batch: Annotated[str, typer.Option(help="The batch to load: P0 (P1 and P2 follow).")] = "P0",
+    dataset: Annotated[list[str] | None, typer.Option(help="Only these datasets (repeatable).")] = None,
+    mode: Annotated[str, typer.Option(help="backfill: the whole window, resuming from checkpoints; "
+                                            "incremental: partitions of the look-back window the data shows incomplete.")
+                    ] = "backfill",
+    start: Annotated[str | None, typer.Option(metavar="YYYYMMDD", help="First day (default: TSR_BACKFILL_START).")
+                     ] = None,
+    end: Annotated[str | None, typer.Option(metavar="YYYYMMDD", help="Last day (default: yesterday, Beijing).")
+                   ] = None,
+) -> None:
+    """Load a batch's datasets from Tushare into PostgreSQL: idempotent, resumable, sharded by JOB_COMPLETION_INDEX."""
+    import datetime as dt
+    import logging
+
+    from .db.base import Batch
+    from .jobs import ingest
+    from .jobs.settings import JobSettings
+
+    try:
+        chosen_batch = Batch(batch)
+        if mode not in ("backfill", "incremental"):
+            raise ValueError(f"--mode is backfill or incremental, got {mode!r}")
+        days = [dt.datetime.strptime(d, "%Y%m%d").date() if d else None for d in (start, end)]
+    except ValueError as exc:
+        typer.echo(f"bad argument: {exc}" if "mode" in str(exc) else
+                   f"bad argument: --batch is one of P0/P1/P2 and --start/--end are YYYYMMDD ({exc})", err=True)
+        raise typer.Exit(4) from None
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise; the client summarises
+    settings = JobSettings()
+    written: dict[str, int] = {}
+    with err.status("loading ...") as status:
+        def progress(name: str) -> None:
+            written[name] = written.get(name, 0) + 1
+            status.update("loading: " + ", ".join(f"{k} {v}" for k, v in sorted(written.items())))
+
+        result = ingest.run(settings, batch=chosen_batch, datasets=dataset or None, mode=mode, start=days[0],
+                            end=days[1], on_partition=progress if err.is_terminal else None)
+    ingest.write_termination_log(result, settings.termination_log)
+    typer.echo(result.message, err=result.code != 0)
+    raise typer.Exit(int(result.code))
+
+
 @db_app.command("partitions")
 def db_partitions(
     first: Annotated[str, typer.Option("--from", metavar="YYYY-MM", help="First month.")],

@@ -69,6 +69,8 @@ class IngestRun(Base):
     retries: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
     wait_ms: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0",
                                          comment="time spent waiting on rate limits and backoff")
+    partitions_written: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0",
+                                                    comment="partitions committed with their checkpoint")
     error_class: Mapped[str | None] = mapped_column(String(20))
     error_message: Mapped[str | None] = mapped_column(Text)
     checkpoint: Mapped[str | None] = mapped_column(String(64), comment="last partition committed by this run")

@@ -133,13 +133,24 @@ class EmbeddedPostgres(Postgres):
         if initdb.returncode != 0:
             raise StartupError(f"initdb failed (exit {initdb.returncode}):\n{initdb.stderr.strip()}")
         pwfile.unlink()
+        self._argv = [
+            _pg_bin() / "postgres", "-D", self.data, "-h", "127.0.0.1", "-p", str(self.port), "-k", socket_dir,
+            # a disposable dev server: durability off, speed on
+            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+            "-c", "max_connections=200", "-c", "timezone=UTC",
+        ]
+        self._owner = (uid, gid)
+        return self._launch()
+
+    def restart(self) -> EmbeddedPostgres:
+        """Stop the server ("fast": open transactions roll back) and start it again on the same data and port."""
+        self.stop()
+        return self._launch()
+
+    def _launch(self) -> EmbeddedPostgres:
+        uid, gid = self._owner
         self.process = ManagedProcess(
-            "postgres",
-            [_pg_bin() / "postgres", "-D", self.data, "-h", "127.0.0.1", "-p", str(self.port), "-k", socket_dir,
-             # a disposable dev server: durability off, speed on
-             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-             "-c", "max_connections=200", "-c", "timezone=UTC"],
-            self.directory / "postgres.log",
+            "postgres", self._argv, self.directory / "postgres.log",
             user=uid, group=gid,
             stop_signal=signal.SIGINT,  # "fast" shutdown: roll back open transactions, exit
         ).start()

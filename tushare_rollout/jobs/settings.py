@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import datetime as dt
+
+from pydantic import AliasChoices, Field
 
 from ..config import SecretStr, SettingsBase, plain_env
 from ..tushare.client import TushareOptions
@@ -16,3 +18,14 @@ class JobSettings(SettingsBase):
     tushare_api_url: str = plain_env("TUSHARE_API_URL", default="http://api.tushare.pro")
     # timeouts, retries, rate limits and paging of the Tushare client (TSR_TUSHARE__TIMEOUT, ...)
     tushare: TushareOptions = Field(default_factory=TushareOptions)
+    # ingestion: where a backfill starts, which indices are followed, how wide incremental looks back
+    backfill_start: dt.date = dt.date(2020, 1, 2)
+    index_codes: list[str] = Field(default_factory=lambda: ["000001.SH", "000300.SH", "000905.SH", "399001.SZ",
+                                                            "399006.SZ"])
+    lookback_days: int = Field(10, ge=1, le=250)
+    workers: int = Field(4, ge=1, le=16, description="datasets loaded at once (each within its own API's limit)")
+    # an Indexed Job's shard: Kubernetes sets JOB_COMPLETION_INDEX; the count comes from the Job spec
+    shard_index: int = Field(0, ge=0, validation_alias=AliasChoices("JOB_COMPLETION_INDEX", "TSR_SHARD_INDEX"))
+    shard_count: int = Field(1, ge=1, validation_alias=AliasChoices("JOB_COMPLETION_COUNT", "TSR_SHARD_COUNT"))
+    job_name: str | None = None
+    termination_log: str = "/dev/termination-log"

@@ -42,13 +42,6 @@ class Api:
     def required_params(self) -> tuple[str, ...]:
         return tuple(p[:-1] for p in self.params if p.endswith("*"))
 
-    @property
-    def param_names(self) -> tuple[str, ...]:
-        return tuple(p.rstrip("*") for p in self.params)
-
-    def field_type(self, name: str) -> str:
-        return dict(self.fields)[name]
-
 
 def _api(name: str, title: str, fields: str, *, key: str, max_rows: int | None, params: str,
          access: int | str, hidden: str = "") -> Api:

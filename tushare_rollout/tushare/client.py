@@ -37,6 +37,7 @@ from .errors import (
     RateLimited,
     ServerError,
     TushareError,
+    UnknownApiError,
     classify,
     redact,
 )
@@ -107,11 +108,7 @@ class Page:
     @property
     def truncated(self) -> bool:
         """Possibly not the whole answer: the server says so, or the row cap was reached."""
-        return self.has_more or (self.max_rows is not None and len(self.rows) == self.max_rows)
-
-    @property
-    def columns(self) -> dict[str, list[Any]]:
-        return {name: [row[name] for row in self.rows] for name in self.fields}
+        return self.has_more or (self.max_rows is not None and len(self.rows) >= self.max_rows)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -233,10 +230,10 @@ class TushareClient:
             local.add(delta)
 
     def _backoff(self, api: str, retry: int) -> float:
-        """Exponential backoff with a small jitter that is deterministic per (API, retry)."""
+        """Exponential backoff with a small random jitter."""
         o = self.options
         delay = min(o.backoff_max, o.backoff_base * 2 ** (retry - 1))
-        return delay * (1 + 0.1 * random.Random(f"{api}:{retry}").random())
+        return delay * (1 + 0.1 * random.random())  # jitter, so shards do not retry in lockstep
 
     # -- one HTTP call ----------------------------------------------------------------------------
 
@@ -256,13 +253,17 @@ class TushareClient:
             raise ServerError(f"API {api}: the connection broke ({type(e).__name__}: {redact(str(e), secret)}); "
                               "the server or the network is unstable", api=api) from None
         if resp.status_code >= 400:
-            raise ServerError(f"API {api}: the server answered HTTP {resp.status_code} "
-                              f"({redact(resp.text[:200], secret)!r})", api=api, status=resp.status_code)
+            body = redact(resp.text, secret)[:200]  # mask first: a cut could split the token and hide it from redact
+            if resp.status_code < 500 and resp.status_code not in (408, 429):
+                raise UnknownApiError(f"API {api}: the server answered HTTP {resp.status_code} ({body!r}); "
+                                      "check TUSHARE_API_URL", api=api)
+            raise ServerError(f"API {api}: the server answered HTTP {resp.status_code} ({body!r})",
+                              api=api, status=resp.status_code)
         try:
             reply = resp.json()
         except ValueError:
             raise ServerError(f"API {api}: the reply is not JSON or is cut off (HTTP {resp.status_code}, "
-                              f"{len(resp.content)} bytes, starting {redact(resp.text[:80], secret)!r})",
+                              f"{len(resp.content)} bytes, starting {redact(resp.text, secret)[:80]!r})",
                               api=api, status=resp.status_code) from None
         if not isinstance(reply, dict):
             raise MalformedReply(f"API {api}: the reply is JSON but not an object ({type(reply).__name__})", api=api)
@@ -333,7 +334,8 @@ class TushareClient:
             except RateLimited as e:
                 rate_limit_hits += 1
                 self._count(local, rate_limit_hits=1)
-                if rate_limit_hits > o.max_rate_limit_waits:
+                if e.per == "hour" or rate_limit_hits > o.max_rate_limit_waits:
+                    # an hourly limit is not waited out inside one call: the Job fails retryable and is rescheduled
                     e.retries = retries + rate_limit_hits - 1
                     raise
                 if e.limit:

@@ -55,14 +55,14 @@ class Access:
     def parse(cls, token: str) -> Access:
         parts = token.split(":")
         if parts[0] != "demo" or len(parts) not in (2, 3):
-            raise UnknownToken(token)
+            raise UnknownToken()
         if parts[1] == "all" and len(parts) == 2:
             return cls(max(POINT_TIERS), frozenset(SEPARATE_PERMISSIONS))
         if not parts[1].isdigit() or int(parts[1]) not in POINT_TIERS:
-            raise UnknownToken(token)
+            raise UnknownToken()
         perms = frozenset(p for p in parts[2].split(",") if p) if len(parts) == 3 else frozenset()
         if not perms <= set(SEPARATE_PERMISSIONS):
-            raise UnknownToken(token)
+            raise UnknownToken()
         return cls(int(parts[1]), perms)
 
     def may_call(self, api: Api) -> bool:
@@ -96,6 +96,8 @@ class CallCounter:
         """Count the call; return the limit message if it is over a limit (the call is then not counted)."""
         with self._lock:
             window = int(self.clock() // self.window_seconds)
+            if any(d != day for (_, _, d) in self._days):  # keep only today's counts
+                self._days = defaultdict(int, {k: v for k, v in self._days.items() if k[2] == day})
             current, count = self._windows.get((token, api), (window, 0))
             if current != window:
                 count = 0

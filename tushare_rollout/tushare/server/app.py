@@ -111,7 +111,7 @@ class LocalTushareServer:
         token = str(body.get("token") or "")
         try:
             if token in self.revoked:
-                raise UnknownToken(token)
+                raise UnknownToken()
             who = Access.parse(self.tokens.get(token, token))
         except UnknownToken:
             return _reply(access.CODE_BAD_TOKEN, access.MSG_BAD_TOKEN)
@@ -179,7 +179,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, b"not found", "text/plain")
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return self._send(400, b"bad Content-Length", "text/plain")
         raw = self.rfile.read(length)
         path = self.path.split("?", 1)[0].rstrip("/")
         if path.startswith("/_admin/"):
@@ -226,8 +229,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _admin(self, path: str, raw: bytes) -> None:
         try:
             body = json.loads(raw or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError("the body must be a JSON object")
             if path == "/_admin/faults":
-                self.app.faults = FaultPlan.parse(str(body.get("spec", "")), seed=int(body.get("seed", self.app.seed)))
+                old = self.app.faults
+                self.app.faults = FaultPlan.parse(str(body.get("spec", "")), seed=int(body.get("seed", self.app.seed)),
+                                                  slow_seconds=old.slow_seconds, timeout_seconds=old.timeout_seconds)
             elif path == "/_admin/revoke":
                 self.app.revoked.add(str(body["token"]))
             else:

@@ -1,0 +1,253 @@
+"""P0 ingestion end to end: the local Tushare server over HTTP, the real CLI, real PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from tushare_rollout.db import metadata, migrate
+from tushare_rollout.db.engine import make_engine
+from tushare_rollout.devcluster.postgres import EmbeddedPostgres
+from tushare_rollout.ingest.datasets import DATASETS, Plan
+from tushare_rollout.tushare.client import TushareClient, TushareOptions
+from tushare_rollout.tushare.server.app import LocalTushareServer
+from tushare_rollout.tushare.server.faults import FaultPlan
+
+START, END = "20240102", "20240329"  # spans the 2024 Spring Festival closure
+TABLES = ["trade_calendar", "instrument", "daily_bar", "adj_factor", "stock_daily_basic", "index_weight",
+          "future_daily_extra", "sge_daily_extra"]
+# per trade-date dataset: the table and a value column that is stored exactly as the API sends it
+PROBE = {
+    "daily": ("daily_bar", "close", "stock"), "fund_daily": ("daily_bar", "close", "etf"),
+    "adj_factor": ("adj_factor", "adj_factor", "stock"), "fund_adj": ("adj_factor", "adj_factor", "etf"),
+    "daily_basic": ("stock_daily_basic", "total_mv", None), "fut_daily": ("future_daily_extra", "settle", None),
+    "sge_daily": ("sge_daily_extra", "price_avg", None),
+}
+FAST_CLIENT = {"TSR_TUSHARE__TIMEOUT": "2", "TSR_TUSHARE__BACKOFF_BASE": "0.05", "TSR_TUSHARE__BACKOFF_MAX": "0.2",
+               "TSR_TUSHARE__RATE_WINDOW_SECONDS": "1"}
+
+
+@pytest.fixture(scope="module")
+def tushare() -> Iterator[LocalTushareServer]:
+    with LocalTushareServer(seed=7).start() as server:
+        yield server
+
+
+def cli_env(database_url: str, server: LocalTushareServer, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TSR_", "JOB_COMPLETION"))}
+    return {**env, "DATABASE_URL": database_url, "TUSHARE_API_URL": server.url, "TUSHARE_TOKEN": "demo:all",
+            "TSR_TERMINATION_LOG": os.devnull, **FAST_CLIENT, **extra}
+
+
+def ingest(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tushare_rollout", "job", "ingest", "--start", START, "--end", END,
+                           *args], env=env, capture_output=True, text=True, timeout=600)
+
+
+def checksums(engine: Engine) -> dict[str, tuple[int, str]]:
+    """Per table: row count and an md5 over every column except lineage, in key order."""
+    out = {}
+    with engine.connect() as conn:
+        for name in TABLES:
+            table = metadata.tables[name]
+            cols = ", ".join(c.name for c in table.c if c.name not in ("run_id", "written_at"))
+            key = ", ".join(c.name for c in table.primary_key.columns)
+            out[name] = tuple(conn.execute(text(
+                f"SELECT count(*), coalesce(md5(string_agg(row({cols})::text, '|' ORDER BY {key})), '') FROM {name}"
+            )).one())
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference(tushare, devcluster) -> Iterator[tuple[Engine, subprocess.CompletedProcess[str], dict]]:
+    """One uninterrupted backfill of every P0 dataset, shared by the tests that compare against it."""
+    name = "ingest_reference"
+    url = devcluster.postgres.create_database(name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    first = ingest(cli_env(url, tushare))
+    yield engine, first, checksums(engine)
+    engine.dispose()
+    devcluster.postgres.drop_database(name)
+
+
+@pytest.fixture
+def fresh(migrated_url: str) -> Iterator[tuple[str, Engine]]:
+    engine = make_engine(migrated_url)
+    yield migrated_url, engine
+    engine.dispose()
+
+
+def test_backfill_stores_exactly_what_the_server_serves(reference, tushare) -> None:
+    engine, first, _ = reference
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "15/15 datasets loaded" in first.stdout
+    with engine.connect() as conn, TushareClient(tushare.url, "demo:all") as client:
+        open_days = conn.execute(text("SELECT cal_date FROM trade_calendar WHERE exchange = 'SSE' AND is_open"
+                                      " AND cal_date BETWEEN :a AND :b ORDER BY 1"), {"a": START, "b": END}).scalars().all()
+        assert dt.date(2024, 2, 12) not in open_days and len(open_days) == 58
+        for dataset, (table, column, asset_class) in PROBE.items():
+            where = "AND asset_class = :ac" if asset_class else ""
+            code_col = "code"
+            stored = {
+                day: Counter(conn.execute(text(
+                    f"SELECT {code_col}, {column} FROM {table} WHERE trade_date = :d {where}"),
+                    {"d": day, "ac": asset_class}).all())
+                for day in open_days
+            }
+            for day in open_days:
+                served = client.fetch(DATASETS[dataset].api, {"trade_date": f"{day:%Y%m%d}"},
+                                      fields=f"ts_code,{'adj_factor' if column == 'adj_factor' else column}")
+                assert stored[day] == Counter((r["ts_code"], r[column]) for r in served), (dataset, day)
+            closed = conn.execute(text(
+                f"SELECT count(*) FROM {table} WHERE trade_date BETWEEN '2024-02-09' AND '2024-02-17' {where}"),
+                {"ac": asset_class}).scalar()
+            assert closed == 0, dataset
+        # units: the unified bar holds shares and yuan
+        bar = conn.execute(text("SELECT code, trade_date, volume, amount FROM daily_bar WHERE asset_class = 'stock'"
+                                " ORDER BY code, trade_date LIMIT 1")).one()
+        served = client.fetch("daily", {"ts_code": bar.code, "trade_date": f"{bar.trade_date:%Y%m%d}"})[0]
+        assert bar.volume == pytest.approx(served["vol"] * 100) and bar.amount == pytest.approx(served["amount"] * 1000)
+        for code in ("000300.SH", "399006.SZ"):  # by-code datasets
+            served = client.fetch("index_daily", {"ts_code": code, "start_date": START, "end_date": END})
+            assert conn.execute(text("SELECT count(*) FROM daily_bar WHERE asset_class = 'index' AND code = :c"),
+                                {"c": code}).scalar() == len(served) > 50
+
+
+def test_every_run_is_recorded_with_its_counters(reference) -> None:
+    engine, _, _ = reference
+    with engine.connect() as conn:
+        runs = conn.execute(text("SELECT dataset, status, rows_fetched, rows_inserted, api_calls, partitions_written"
+                                 " FROM ingest_runs ORDER BY run_id")).all()
+    by_dataset = {r.dataset: r for r in runs}
+    assert set(by_dataset) == set(DATASETS)
+    assert all(r.status == "succeeded" for r in runs)
+    daily = by_dataset["daily"]
+    assert daily.partitions_written == 58 and daily.api_calls == 58 and daily.rows_inserted == daily.rows_fetched
+
+
+def test_rerunning_the_same_backfill_writes_nothing(reference, tushare) -> None:
+    engine, _, before = reference
+    with engine.connect() as conn:
+        url = conn.engine.url.render_as_string(hide_password=False)
+        last_run = conn.execute(text("SELECT max(run_id) FROM ingest_runs")).scalar()
+    again = ingest(cli_env(url, tushare))
+    assert again.returncode == 0, again.stderr[-2000:]
+    with engine.connect() as conn:
+        written = conn.execute(text("SELECT coalesce(sum(rows_inserted + rows_updated), 0) FROM ingest_runs"
+                                    " WHERE run_id > :r"), {"r": last_run}).scalar()
+    assert written == 0
+    assert checksums(engine) == before
+
+
+def _committed_lines(proc: subprocess.Popen[str]) -> Iterator[str]:
+    for line in proc.stderr:
+        if line.startswith("committed "):
+            yield line
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_killed_backfill_resumes_to_identical_tables(reference, tushare, fresh, seed: int) -> None:
+    url, engine = fresh
+    _, _, expected = reference
+    kill_after = random.Random(seed).randint(3, 250)
+    proc = subprocess.Popen([sys.executable, "-m", "tushare_rollout", "job", "ingest", "--start", START, "--end", END],
+                            env=cli_env(url, tushare), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for n, _ in enumerate(_committed_lines(proc), start=1):
+            if n == kill_after:
+                proc.send_signal(signal.SIGKILL)
+                break
+        proc.wait(timeout=120)
+    finally:
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert checksums(engine) != expected  # it really was cut short
+    resumed = ingest(cli_env(url, tushare))
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert checksums(engine) == expected
+
+
+def test_faults_do_not_change_the_data(reference, devcluster, fresh) -> None:
+    url, engine = fresh
+    _, _, expected = reference
+    plan = FaultPlan.parse("5xx=0.03,timeout=0.01,truncate=0.02,nonjson=0.02,reset=0.02,ratelimit=0.03", seed=5,
+                           timeout_seconds=4)
+    with LocalTushareServer(seed=7, faults=plan, rate_window_seconds=1).start() as faulty:
+        result = ingest(cli_env(url, faulty))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert checksums(engine) == expected
+    with engine.connect() as conn:
+        retries, hits = conn.execute(text("SELECT sum(retries), sum(rate_limit_hits) FROM ingest_runs")).one()
+    assert retries > 0 and hits > 0
+
+
+def test_two_shards_split_the_partitions_without_overlap_or_gap(reference, tushare, fresh) -> None:
+    url, engine = fresh
+    ref_engine, _, expected = reference
+    for index in (0, 1):
+        shard = ingest(cli_env(url, tushare, TSR_SHARD_INDEX=str(index), TSR_SHARD_COUNT="2"))
+        assert shard.returncode == 0, shard.stderr[-2000:]
+    query = text("SELECT c.dataset, c.partition_key, r.shard_index FROM ingest_checkpoints c"
+                 " JOIN ingest_runs r USING (run_id)")
+    with engine.connect() as conn:
+        by_shard: dict[int, set] = {0: set(), 1: set()}
+        for dataset, key, index in conn.execute(query):
+            if DATASETS[dataset].plan in (Plan.TRADE_DATE, Plan.CODE):
+                by_shard[index].add((dataset, key))
+    with ref_engine.connect() as conn:
+        everything = {(d, k) for d, k, _ in conn.execute(query) if DATASETS[d].plan in (Plan.TRADE_DATE, Plan.CODE)}
+    assert by_shard[0] and by_shard[1]
+    assert by_shard[0] & by_shard[1] == set()
+    assert by_shard[0] | by_shard[1] == everything
+    assert checksums(engine) == expected
+
+
+def test_postgres_restarted_mid_run(reference, tushare, tmp_path: Path) -> None:
+    _, _, expected = reference
+    (tmp_path / "pg").mkdir()
+    pg = EmbeddedPostgres(tmp_path / "pg").start()
+    try:
+        url = pg.create_database("restarted").render_as_string(hide_password=False)
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        proc = subprocess.Popen([sys.executable, "-m", "tushare_rollout", "job", "ingest", "--start", START,
+                                 "--end", END], env=cli_env(url, tushare), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            for n, _ in enumerate(_committed_lines(proc), start=1):
+                if n == 60:
+                    pg.restart()
+                    break
+            out, err = proc.communicate(timeout=300)
+        finally:
+            proc.stdout.close()
+            proc.stderr.close()
+        assert proc.returncode in (0, 3), err[-2000:]
+        if proc.returncode == 3:
+            assert "database" in err.lower()
+        with engine.connect() as conn:  # no partition half-written: stored days are exactly the checkpointed ones
+            for dataset in ("daily", "adj_factor", "fut_daily"):
+                table, _, asset_class = PROBE[dataset]
+                where = "WHERE asset_class = :ac" if asset_class else ""
+                days = {f"{d:%Y%m%d}" for d in conn.execute(text(f"SELECT DISTINCT trade_date FROM {table} {where}"),
+                                                             {"ac": asset_class}).scalars()}
+                keys = set(conn.execute(text("SELECT partition_key FROM ingest_checkpoints WHERE dataset = :d"),
+                                        {"d": dataset}).scalars())
+                assert days == keys, dataset
+        resumed = ingest(cli_env(url, tushare))
+        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        assert checksums(engine) == expected
+        engine.dispose()
+    finally:
+        pg.stop()

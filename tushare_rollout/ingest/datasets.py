@@ -1,0 +1,240 @@
+"""Every dataset, as one declarative table.
+
+A dataset is one Tushare API, how its calls are planned (:class:`Plan`), and where its rows go:
+one or more :class:`Target` tables, each with a mapping from target column to a small function
+of the API row. One generic loader runs every row of this table; adding a dataset is one entry.
+
+Units are normalised here, where the mapping says so: the unified ``daily_bar`` holds volume in
+base units (shares, contracts, kg) and amount in CNY yuan, whatever the API sent (手, 千元, 万元).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from ..db.base import AssetClass, Batch
+
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Col:
+    """How one target column is computed from an API row, and which API fields it reads."""
+
+    sources: tuple[str, ...]
+    compute: Callable[[Row], Any]
+
+    def __call__(self, row: Row) -> Any:
+        return self.compute(row)
+
+
+# -- column functions ------------------------------------------------------------------------------
+
+
+def src(name: str) -> Col:
+    return Col((name,), lambda r: r[name])
+
+
+def day(name: str) -> Col:
+    """A ``YYYYMMDD`` field as a date (empty stays ``None``).
+
+    >>> day("trade_date")({"trade_date": "20240102"})
+    datetime.date(2024, 1, 2)
+    """
+    return Col((name,), lambda r: dt.datetime.strptime(r[name], "%Y%m%d").date() if r[name] else None)
+
+
+def scaled(name: str, factor: float) -> Col:
+    """A number in the vendor's unit times ``factor`` (手 → shares: 100; 千元 → yuan: 1000; 万元 → yuan: 10000).
+
+    >>> scaled("amount", 1000)({"amount": 12.5}), scaled("amount", 1000)({"amount": None})
+    (12500.0, None)
+    """
+    return Col((name,), lambda r: None if r[name] is None else r[name] * factor)
+
+
+def const(value: Any) -> Col:
+    return Col((), lambda r: value)
+
+
+def is_open(name: str) -> Col:
+    return Col((name,), lambda r: str(r[name]) == "1")
+
+
+def attrs(*names: str) -> Col:
+    """The vendor fields the unified columns do not hold, kept verbatim (never queried by gates)."""
+    return Col(names, lambda r: Jsonb({n: r[n] for n in names if r.get(n) is not None}))
+
+
+def mapped(name: str, table: Mapping[str, str]) -> Col:
+    return Col((name,), lambda r: table.get(r[name]) if r[name] is not None else None)
+
+
+# -- the table's vocabulary ---------------------------------------------------------------------------------
+
+
+class Plan(enum.StrEnum):
+    """How calls are planned: the cheap way first."""
+
+    TRADE_DATE = "trade_date"  # one call per trading day covers the whole market (paged past the cap)
+    CODE = "code"  # one call per configured code over the window (the API demands a code)
+    EXCHANGE = "exchange"  # one call per exchange over the window
+    SNAPSHOT = "snapshot"  # a list API: one call per variant (e.g. list status), refreshed every run
+
+
+@dataclass(frozen=True)
+class Target:
+    table: str
+    columns: Mapping[str, Col]
+
+    def row(self, api_row: Row) -> tuple:
+        return tuple(get(api_row) for get in self.columns.values())
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    api: str
+    batch: Batch
+    flag: str  # the rollout flag that must be on
+    plan: Plan
+    targets: tuple[Target, ...]
+    asset_class: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict)  # fixed extra parameters of every call
+    variants: tuple[tuple[str, str], ...] = ()  # SNAPSHOT / EXCHANGE: (parameter, value) per call
+    code_param: str = "ts_code"  # CODE: the parameter naming the code
+    calendar: str = "SSE"  # TRADE_DATE: the exchange whose open days are the partitions
+
+    @property
+    def fields(self) -> str:
+        """The API fields the targets read (hidden ones included, so they are asked for)."""
+        names = [n for target in self.targets for col in target.columns.values() for n in col.sources]
+        return ",".join(dict.fromkeys(names))
+
+
+def _bar(asset_class: AssetClass, volume: float, amount: float) -> Target:
+    """The unified daily bar, with this asset class's unit factors."""
+    return Target("daily_bar", {
+        "asset_class": const(asset_class.value), "code": src("ts_code"), "trade_date": day("trade_date"),
+        "open": src("open"), "high": src("high"), "low": src("low"), "close": src("close"),
+        "pre_close": src("pre_close"), "change": src("change"), "pct_chg": src("pct_chg"),
+        "volume": scaled("vol", volume), "amount": scaled("amount", amount),
+    })
+
+
+def _adj(asset_class: AssetClass) -> Target:
+    return Target("adj_factor", {"asset_class": const(asset_class.value), "code": src("ts_code"),
+                                 "trade_date": day("trade_date"), "adj_factor": src("adj_factor")})
+
+
+FUTURES_EXCHANGES = ("CFFEX", "SHFE", "CZCE", "DCE", "INE", "GFEX")
+P0 = dict(batch=Batch.P0, flag="p0Enabled")
+
+DATASETS: dict[str, Dataset] = {d.name: d for d in [
+    Dataset("trade_cal", "trade_cal", plan=Plan.EXCHANGE, **P0,
+            variants=tuple(("exchange", e) for e in ("SSE", "SZSE", *FUTURES_EXCHANGES)),
+            targets=(Target("trade_calendar", {"exchange": src("exchange"), "cal_date": day("cal_date"),
+                                               "is_open": is_open("is_open"), "pretrade_date": day("pretrade_date")}),)),
+    Dataset("stock_basic", "stock_basic", plan=Plan.SNAPSHOT, asset_class="stock", **P0,
+            variants=(("list_status", "L"), ("list_status", "D"), ("list_status", "P")),
+            targets=(Target("instrument", {
+                "asset_class": const("stock"), "code": src("ts_code"), "symbol": src("symbol"), "name": src("name"),
+                "fullname": src("fullname"), "exchange": src("exchange"), "market": src("market"),
+                "currency": src("curr_type"), "list_status": src("list_status"), "list_date": day("list_date"),
+                "delist_date": day("delist_date"),
+                "attrs": attrs("area", "industry", "enname", "cnspell", "is_hs", "act_name", "act_ent_type"),
+            }),)),
+    Dataset("daily", "daily", plan=Plan.TRADE_DATE, asset_class="stock", **P0,
+            targets=(_bar(AssetClass.STOCK, volume=100, amount=1000),)),
+    Dataset("adj_factor", "adj_factor", plan=Plan.TRADE_DATE, asset_class="stock", **P0,
+            targets=(_adj(AssetClass.STOCK),)),
+    Dataset("daily_basic", "daily_basic", plan=Plan.TRADE_DATE, asset_class="stock", **P0,
+            targets=(Target("stock_daily_basic", {
+                "code": src("ts_code"), "trade_date": day("trade_date"),
+                **{c: src(c) for c in ("close", "turnover_rate", "turnover_rate_f", "volume_ratio", "pe", "pe_ttm",
+                                       "pb", "ps", "ps_ttm", "dv_ratio", "dv_ttm", "total_share", "float_share",
+                                       "free_share", "total_mv", "circ_mv", "limit_status")},
+            }),)),
+    Dataset("fund_basic", "fund_basic", plan=Plan.SNAPSHOT, asset_class="etf", **P0, params={"market": "E"},
+            variants=(("status", "L"), ("status", "D"), ("status", "I")),
+            targets=(Target("instrument", {
+                "asset_class": const("etf"), "code": src("ts_code"), "name": src("name"), "market": src("market"),
+                "list_status": mapped("status", {"L": "L", "D": "D", "I": "G"}), "list_date": day("list_date"),
+                "delist_date": day("delist_date"),
+                "attrs": attrs("management", "custodian", "fund_type", "found_date", "benchmark", "invest_type",
+                               "type", "m_fee", "c_fee"),
+            }),)),
+    Dataset("fund_daily", "fund_daily", plan=Plan.TRADE_DATE, asset_class="etf", **P0,
+            targets=(_bar(AssetClass.ETF, volume=100, amount=1000),)),
+    Dataset("fund_adj", "fund_adj", plan=Plan.TRADE_DATE, asset_class="etf", **P0,
+            targets=(_adj(AssetClass.ETF),)),
+    Dataset("index_basic", "index_basic", plan=Plan.SNAPSHOT, asset_class="index", **P0,
+            variants=(("market", "SSE"), ("market", "SZSE"), ("market", "CSI")),
+            targets=(Target("instrument", {
+                "asset_class": const("index"), "code": src("ts_code"), "name": src("name"),
+                "fullname": src("fullname"), "market": src("market"), "list_date": day("list_date"),
+                "delist_date": day("exp_date"),
+                "attrs": attrs("publisher", "index_type", "category", "base_date", "base_point", "weight_rule"),
+            }),)),
+    Dataset("index_daily", "index_daily", plan=Plan.CODE, asset_class="index", **P0,
+            targets=(_bar(AssetClass.INDEX, volume=100, amount=1000),)),
+    Dataset("index_weight", "index_weight", plan=Plan.CODE, asset_class="index", code_param="index_code", **P0,
+            targets=(Target("index_weight", {"index_code": src("index_code"), "con_code": src("con_code"),
+                                             "trade_date": day("trade_date"), "weight": src("weight")}),)),
+    Dataset("fut_basic", "fut_basic", plan=Plan.SNAPSHOT, asset_class="future", **P0,
+            variants=tuple(("exchange", e) for e in FUTURES_EXCHANGES),
+            targets=(Target("instrument", {
+                "asset_class": const("future"), "code": src("ts_code"), "symbol": src("symbol"), "name": src("name"),
+                "exchange": src("exchange"), "list_date": day("list_date"), "delist_date": day("delist_date"),
+                "product_code": src("fut_code"), "multiplier": src("multiplier"),
+                "last_delivery_date": day("last_ddate"),
+                "attrs": attrs("trade_unit", "per_unit", "quote_unit", "quote_unit_desc", "d_mode_desc", "d_month"),
+            }),)),
+    Dataset("fut_daily", "fut_daily", plan=Plan.TRADE_DATE, asset_class="future", calendar="SHFE", **P0,
+            targets=(
+                Target("daily_bar", {
+                    "asset_class": const("future"), "code": src("ts_code"), "trade_date": day("trade_date"),
+                    "open": src("open"), "high": src("high"), "low": src("low"), "close": src("close"),
+                    "pre_close": src("pre_close"), "change": src("change1"), "pct_chg": const(None),
+                    "volume": src("vol"), "amount": scaled("amount", 10000),  # lots = contracts; 万元 → yuan
+                }),
+                Target("future_daily_extra", {
+                    "code": src("ts_code"), "trade_date": day("trade_date"), "settle": src("settle"),
+                    "pre_settle": src("pre_settle"), "change1": src("change1"), "change2": src("change2"),
+                    "open_interest": src("oi"), "oi_chg": src("oi_chg"), "delv_settle": src("delv_settle"),
+                }),
+            )),
+    Dataset("sge_basic", "sge_basic", plan=Plan.SNAPSHOT, asset_class="sge", **P0, variants=(("", ""),),
+            targets=(Target("instrument", {
+                "asset_class": const("sge"), "code": src("ts_code"), "name": src("ts_name"), "exchange": const("SGE"),
+                "list_date": day("list_date"),
+                "attrs": attrs("trade_type", "t_unit", "p_unit", "min_change", "price_limit", "min_vol", "max_vol",
+                               "trade_mode", "margin_rate", "liq_rate", "trade_time"),
+            }),)),
+    Dataset("sge_daily", "sge_daily", plan=Plan.TRADE_DATE, asset_class="sge", **P0,
+            targets=(
+                Target("daily_bar", {
+                    "asset_class": const("sge"), "code": src("ts_code"), "trade_date": day("trade_date"),
+                    "open": src("open"), "high": src("high"), "low": src("low"), "close": src("close"),
+                    "pre_close": const(None), "change": src("change"), "pct_chg": src("pct_change"),
+                    "volume": src("vol"), "amount": src("amount"),  # kg and yuan already
+                }),
+                Target("sge_daily_extra", {
+                    "code": src("ts_code"), "trade_date": day("trade_date"), "price_avg": src("price_avg"),
+                    "open_interest": src("oi"), "settle_vol": src("settle_vol"), "settle_dire": src("settle_dire"),
+                }),
+            )),
+]}
+
+# what must be stored before the rest can be planned: calendars and instruments
+FIRST = ("trade_cal", "stock_basic", "fund_basic", "index_basic", "fut_basic", "sge_basic")
+
+
+def for_batch(batch: Batch) -> list[Dataset]:
+    return [d for d in DATASETS.values() if d.batch == batch]

@@ -1,0 +1,201 @@
+"""``tushare-rollout job ingest``: load a batch's datasets over a window, resumable and idempotent.
+
+Calendars and instrument lists load first (the rest is planned from them); then every dataset
+runs concurrently in its own thread, each with its own client and so within its own API's rate
+limit. Each dataset gets one ``ingest_runs`` row; a dataset that fails (no permission, say) is
+recorded as failed and does not stop the others. Exit code: 0 all loaded, 3 a retryable failure,
+4 a configuration or permission failure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from ..db.base import Batch
+from ..db.engine import BadDatabaseURL, first_line, make_engine
+from ..db.upsert import DuplicateKeys
+from ..ingest import loader
+from ..ingest.datasets import DATASETS, FIRST, Dataset, Plan, for_batch
+from ..ingest.windows import lookback, plan, shard
+from ..tushare import errors
+from ..tushare.client import TushareClient
+from . import ExitCode
+from .settings import JobSettings
+
+log = logging.getLogger(__name__)
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+@dataclass
+class DatasetOutcome:
+    dataset: str
+    run_id: int | None = None
+    status: str = "succeeded"
+    error_class: str | None = None
+    message: str | None = None
+    tally: loader.Tally = field(default_factory=loader.Tally)
+    seconds: float = 0.0
+
+
+@dataclass
+class IngestResult:
+    code: ExitCode
+    outcomes: list[DatasetOutcome]
+    message: str
+
+    def as_json(self) -> str:
+        return json.dumps({"exitCode": int(self.code), "message": self.message,
+                           "datasets": [{**asdict(o), "tally": asdict(o.tally)} for o in self.outcomes]},
+                          default=str, ensure_ascii=False)
+
+
+def run(settings: JobSettings, *, batch: Batch, datasets: list[str] | None = None, mode: str = "backfill",
+        start: dt.date | None = None, end: dt.date | None = None,
+        today: Callable[[], dt.date] = lambda: dt.datetime.now(BEIJING).date(),
+        on_partition: Callable[[str], None] | None = None) -> IngestResult:
+    chosen = _choose(batch, datasets)
+    if isinstance(chosen, str):
+        return IngestResult(ExitCode.BAD_CONFIGURATION, [], chosen)
+    if settings.database_url is None:
+        return IngestResult(ExitCode.BAD_CONFIGURATION, [], "DATABASE_URL is not set")
+    if settings.tushare_token is None:
+        return IngestResult(ExitCode.BAD_CONFIGURATION, [], "TUSHARE_TOKEN is not set")
+    if not 0 <= settings.shard_index < settings.shard_count:
+        return IngestResult(ExitCode.BAD_CONFIGURATION, [],
+                            f"shard {settings.shard_index} of {settings.shard_count} does not exist")
+    last = end or today() - dt.timedelta(days=1)  # today's data is not complete before the close
+    first = start or settings.backfill_start
+    if last < first:
+        return IngestResult(ExitCode.BAD_CONFIGURATION, [], f"the window {first}..{last} is empty: --end before --start")
+    try:
+        engine = make_engine(settings.database_url.get_secret_value(), pool_size=settings.workers + 2)
+    except BadDatabaseURL as exc:
+        return IngestResult(ExitCode.BAD_CONFIGURATION, [], str(exc))
+    try:
+        outcomes = _ingest(engine, settings, chosen, mode, first, last, on_partition)
+    finally:
+        engine.dispose()
+    return _verdict(outcomes, first, last)
+
+
+def _choose(batch: Batch, names: list[str] | None) -> list[Dataset] | str:
+    available = for_batch(batch)
+    if not available:
+        return f"batch {batch.value} has no datasets yet"
+    if not names:
+        return available
+    unknown = [n for n in names if n not in DATASETS or DATASETS[n].batch != batch]
+    if unknown:
+        return (f"unknown dataset(s) for batch {batch.value}: {', '.join(unknown)}; "
+                f"known: {', '.join(d.name for d in available)}")
+    return [DATASETS[n] for n in names]
+
+
+def _ingest(engine: Engine, settings: JobSettings, chosen: list[Dataset], mode: str, first: dt.date, last: dt.date,
+            on_partition: Callable[[str], None] | None) -> list[DatasetOutcome]:
+    # calendars and lists first: the rest is planned from what they stored
+    stages = [[d for d in chosen if d.name in FIRST], [d for d in chosen if d.name not in FIRST]]
+    if any(d.plan is Plan.TRADE_DATE for d in stages[1]) and "trade_cal" not in {d.name for d in chosen}:
+        stages[0].insert(0, DATASETS["trade_cal"])  # the window's calendar must be stored to plan trading days
+    outcomes: list[DatasetOutcome] = []
+    for stage in stages:
+        with ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="ingest") as pool:
+            outcomes += pool.map(lambda d: _one(engine, settings, d, mode, first, last, on_partition), stage)
+    return outcomes
+
+
+def _partitions(engine: Engine, settings: JobSettings, dataset: Dataset, mode: str, first: dt.date,
+                last: dt.date) -> tuple[list, dt.date, dt.date]:
+    with engine.connect() as conn:
+        if dataset.plan is Plan.TRADE_DATE:
+            days = loader.open_days(conn, dataset.calendar, first, last)
+            if mode == "incremental":
+                window = lookback(days, last, settings.lookback_days)
+                days = [d for d in days if window and window[0] <= d]
+                first, last = window if window else (first, last)
+        elif mode == "incremental" and dataset.plan in (Plan.CODE, Plan.EXCHANGE):
+            days = loader.open_days(conn, "SSE", first, last)
+            window = lookback(days, last, settings.lookback_days)
+            first, last = window if window else (first, last)
+            days = []
+        else:
+            days = []
+        parts = plan(dataset, days, first, last, codes=settings.index_codes)
+        if dataset.name not in FIRST:  # calendars and lists: every shard loads them (cheap, idempotent)
+            parts = shard(parts, settings.shard_index, settings.shard_count)
+        todo = loader.incomplete(conn, dataset, parts)
+    return todo, first, last
+
+
+def _one(engine: Engine, settings: JobSettings, dataset: Dataset, mode: str, first: dt.date, last: dt.date,
+         on_partition: Callable[[str], None] | None) -> DatasetOutcome:
+    outcome = DatasetOutcome(dataset.name)
+    started = time.monotonic()
+    with TushareClient.from_settings(settings) as client:
+        try:
+            todo, first, last = _partitions(engine, settings, dataset, mode, first, last)
+            with engine.begin() as conn:
+                outcome.run_id = loader.start_run(conn, dataset, mode, first, last,
+                                                  (settings.shard_index, settings.shard_count), settings.job_name)
+            for partition in todo:
+                loader.load_partition(engine, client, dataset, partition, outcome.run_id, outcome.tally)
+                if on_partition:
+                    on_partition(dataset.name)
+        except errors.TushareError as exc:
+            outcome.status, outcome.error_class, outcome.message = "failed", exc.error_class, str(exc)
+        except DuplicateKeys as exc:
+            outcome.status, outcome.error_class, outcome.message = "failed", "internal", str(exc)
+        except OperationalError as exc:
+            outcome.status, outcome.error_class = "failed", "database_error"
+            outcome.message = f"lost the database: {first_line(exc)}"
+        except DBAPIError as exc:
+            outcome.status, outcome.error_class = "failed", "internal"
+            outcome.message = f"the database refused the data: {first_line(exc)}"
+        outcome.seconds = time.monotonic() - started
+        if outcome.run_id is not None:
+            try:
+                with engine.begin() as conn:
+                    loader.finish_run(conn, outcome.run_id, client, outcome.status, outcome.error_class,
+                                      outcome.message)
+            except OperationalError:
+                log.warning("could not record the end of run %s: the database is unreachable", outcome.run_id)
+    t = outcome.tally
+    log.info("%s dataset=%s partitions=%d rows=%d inserted=%d updated=%d unchanged=%d window=%s..%s in %.1fs%s",
+             "loaded" if outcome.status == "succeeded" else "FAILED", dataset.name, t.partitions, t.fetched,
+             t.inserted, t.updated, t.unchanged, f"{first:%Y%m%d}", f"{last:%Y%m%d}", outcome.seconds,
+             f": {outcome.message}" if outcome.message else "")
+    return outcome
+
+
+RETRYABLE_CLASSES = {"rate_limited", "server_error", "database_error"}
+
+
+def _verdict(outcomes: list[DatasetOutcome], first: dt.date, last: dt.date) -> IngestResult:
+    failed = [o for o in outcomes if o.status != "succeeded"]
+    rows = sum(o.tally.inserted + o.tally.updated for o in outcomes)
+    summary = (f"{len(outcomes) - len(failed)}/{len(outcomes)} datasets loaded over {first:%Y%m%d}..{last:%Y%m%d}: "
+               f"{sum(o.tally.partitions for o in outcomes)} partitions, {sum(o.tally.fetched for o in outcomes)} rows "
+               f"fetched, {rows} written")
+    if not failed:
+        return IngestResult(ExitCode.OK, outcomes, summary)
+    reasons = "; ".join(f"{o.dataset}: {o.message}" for o in failed)
+    code = ExitCode.RETRYABLE if all(o.error_class in RETRYABLE_CLASSES for o in failed) else ExitCode.BAD_CONFIGURATION
+    return IngestResult(code, outcomes, f"{summary}; failed: {reasons}")
+
+
+def write_termination_log(result: IngestResult, path: str) -> None:
+    """The one-line JSON result Kubernetes copies into the Pod status, when the path is writable."""
+    directory = os.path.dirname(path) or "."
+    if os.access(path, os.W_OK) or (not os.path.exists(path) and os.access(directory, os.W_OK)):
+        with open(path, "w") as f:
+            f.write(result.as_json()[:4000] + "\n")
