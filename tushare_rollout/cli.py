@@ -238,18 +238,23 @@ def devcluster_up() -> None:
 @app.command()
 def demo(
     keep: Annotated[bool, typer.Option(help="Keep the cluster running until Ctrl-C.")] = False,
+    start: Annotated[str, typer.Option(metavar="YYYYMMDD", help="First day of the demo backfill.")] = "20240102",
+    end: Annotated[str, typer.Option(metavar="YYYYMMDD", help="Last day of the demo backfill.")] = "20240329",
 ) -> None:
-    """Bring the local stack up, show that every component answers, and stop it."""
+    """Bring the local stack up, show every component answering, and run what the rollout has so far:
+    phase A (the schema) and the P0 backfill, against the local Tushare server."""
+    from .tushare.server.app import LocalTushareServer
+
     try:
-        with _running_cluster(DevClusterSettings()) as cluster:
+        with _running_cluster(DevClusterSettings()) as cluster, LocalTushareServer().start() as tushare:
             table = Table(title="tushare-rollout dev stack")
             for column in ("component", "version", "where"):
                 table.add_column(column)
             for row in _component_rows(cluster):
                 table.add_row(*row)
-            table.add_row(*_tushare_row())
-            table.add_row("rollout", "-", "the operator walks a RolloutBatch A→E once it lands (docs/06-roadmap.md)")
-            Console().print(table)
+            table.add_row(*_tushare_row(tushare))
+            Console(width=120).print(table)
+            _demo_rollout(cluster, tushare, start, end)
             if keep:
                 err.print("running; Ctrl-C to stop. In another shell:")
                 _print_exports_and_wait(cluster)
@@ -257,16 +262,39 @@ def demo(
         pass
 
 
+def _demo_rollout(cluster: DevCluster, tushare, start: str, end: str) -> None:
+    """Phase A (migrate) and the P0 backfill on a fresh database, with a table of what was stored."""
+    import datetime as dt
 
-def _tushare_row() -> tuple[str, str, str]:
-    """Start the local Tushare server, ask it what a user would ask first, and describe the answer."""
+    from .db.base import Batch
+    from .jobs import ingest, migrate
+    from .jobs.settings import JobSettings
+
+    url = cluster.postgres.create_database("tushare_demo").render_as_string(hide_password=False)
+    settings = JobSettings(database_url=url, tushare_token="demo:all", tushare_api_url=tushare.url,
+                           termination_log="/nonexistent/termination-log")
+    err.print("phase A: " + migrate.run(settings).message)
+    days = [dt.datetime.strptime(d, "%Y%m%d").date() for d in (start, end)]
+    with err.status(f"phase B: P0 backfill {start}..{end} from the local Tushare server ..."):
+        result = ingest.run(settings, batch=Batch.P0, start=days[0], end=days[1])
+    table = Table(title=f"P0 backfill {start}..{end}")
+    for column in ("dataset", "status", "partitions", "rows fetched", "rows written", "API calls", "seconds"):
+        table.add_column(column, justify="right" if column not in ("dataset", "status") else "left")
+    for o in result.outcomes:
+        table.add_row(o.dataset, o.status, str(o.tally.partitions), str(o.tally.fetched),
+                      str(o.tally.inserted + o.tally.updated), str(o.api_calls), f"{o.seconds:.1f}")
+    Console(width=120).print(table)
+    err.print(result.message)
+
+
+def _tushare_row(server) -> tuple[str, str, str]:
+    """Ask the local Tushare server what a user would ask first, and describe the answer."""
     import datetime as dt
 
     from .tushare.catalog import APIS
     from .tushare.client import TushareClient
-    from .tushare.server.app import LocalTushareServer
 
-    with LocalTushareServer().start() as server, TushareClient(server.url, "demo:5000") as client:
+    with TushareClient(server.url, "demo:5000") as client:
         today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
         days = client.fetch("trade_cal", {"exchange": "SSE", "is_open": "1", "end_date": f"{today:%Y%m%d}",
                                           "start_date": f"{today - dt.timedelta(days=14):%Y%m%d}"})

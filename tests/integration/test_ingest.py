@@ -251,3 +251,73 @@ def test_postgres_restarted_mid_run(reference, tushare, tmp_path: Path) -> None:
         engine.dispose()
     finally:
         pg.stop()
+
+
+def test_incremental_refills_the_holes_the_data_shows(reference, tushare, fresh) -> None:
+    url, engine = fresh
+    _, _, expected = reference
+    assert ingest(cli_env(url, tushare)).returncode == 0
+    with engine.begin() as conn:  # a hole inside the window (rows gone, checkpoint still there) and a lost partition
+        conn.execute(text("DELETE FROM daily_bar WHERE asset_class = 'stock' AND trade_date = '2024-03-20'"))
+        conn.execute(text("DELETE FROM adj_factor WHERE asset_class = 'stock' AND trade_date = '2024-03-25'"))
+        conn.execute(text("DELETE FROM ingest_checkpoints WHERE dataset = 'adj_factor' AND partition_key = '20240325'"))
+        latest = conn.execute(text("SELECT max(trade_date) FROM daily_bar")).scalar()
+    assert latest == dt.date(2024, 3, 29)  # a max(date) watermark would see nothing to do
+    before = run_ids(engine)
+    again = subprocess.run([sys.executable, "-m", "tushare_rollout", "job", "ingest", "--mode", "incremental",
+                            "--end", END], env=cli_env(url, tushare, TSR_LOOKBACK_DAYS="10"),
+                           capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    with engine.connect() as conn:
+        runs = conn.execute(text("SELECT dataset, partitions_written, rows_inserted + rows_updated AS written"
+                                 " FROM ingest_runs WHERE run_id > :r"), {"r": before}).all()
+    by_trade_date = {r.dataset: r.partitions_written for r in runs if DATASETS[r.dataset].plan is Plan.TRADE_DATE}
+    assert by_trade_date == {"daily": 1, "adj_factor": 1, "daily_basic": 0, "fund_daily": 0, "fund_adj": 0,
+                             "fut_daily": 0, "sge_daily": 0}
+    # by-code datasets re-read their look-back window; it changes nothing
+    assert {r.dataset: r.written for r in runs if DATASETS[r.dataset].plan is Plan.CODE} == {"index_daily": 0,
+                                                                                             "index_weight": 0}
+    assert checksums(engine) == expected
+
+
+def run_ids(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT coalesce(max(run_id), 0) FROM ingest_runs")).scalar()
+
+
+def test_a_dataset_without_permission_fails_alone(tushare, fresh, tmp_path: Path) -> None:
+    import json
+
+    url, engine = fresh
+    log = tmp_path / "termination-log"
+    result = subprocess.run(
+        [sys.executable, "-m", "tushare_rollout", "job", "ingest", "--start", "20240102", "--end", "20240105",
+         "--dataset", "daily", "--dataset", "fund_daily", "--dataset", "adj_factor"],
+        env=cli_env(url, tushare, TUSHARE_TOKEN="demo:2000", TSR_TERMINATION_LOG=str(log)),
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 4  # a permission problem is not retryable
+    assert "fund_daily" in result.stderr and "permission" in result.stderr.lower()
+    with engine.connect() as conn:
+        runs = {r.dataset: r for r in conn.execute(text("SELECT dataset, status, error_class, rows_inserted"
+                                                           " FROM ingest_runs")).all()}
+    assert runs["fund_daily"].status == "failed" and runs["fund_daily"].error_class == "permission_denied"
+    assert runs["daily"].status == "succeeded" and runs["daily"].rows_inserted > 0
+    assert runs["adj_factor"].status == "succeeded"
+    reported = json.loads(log.read_text())
+    assert reported["exitCode"] == 4
+    assert {d["dataset"]: d["status"] for d in reported["datasets"]}["fund_daily"] == "failed"
+    assert "demo:2000" not in log.read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [(["--batch", "P9"], "--batch is one of"), (["--mode", "sometimes"], "--mode is backfill or incremental"),
+     (["--start", "2024-01-02"], "YYYYMMDD"), (["--dataset", "news"], "unknown dataset"),
+     (["--start", "20240105", "--end", "20240102"], "--end before --start")],
+    ids=["batch", "mode", "date-format", "dataset", "empty-window"],
+)
+def test_bad_arguments_are_named(tushare, migrated_url: str, args: list[str], says: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "tushare_rollout", "job", "ingest", *args],
+                            env=cli_env(migrated_url, tushare), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 4
+    assert says in result.stderr

@@ -45,6 +45,7 @@ class DatasetOutcome:
     message: str | None = None
     tally: loader.Tally = field(default_factory=loader.Tally)
     seconds: float = 0.0
+    api_calls: int = 0
 
 
 @dataclass
@@ -162,6 +163,7 @@ def _one(engine: Engine, settings: JobSettings, dataset: Dataset, mode: str, fir
             outcome.status, outcome.error_class = "failed", "internal"
             outcome.message = f"the database refused the data: {first_line(exc)}"
         outcome.seconds = time.monotonic() - started
+        outcome.api_calls = client.counters.calls
         if outcome.run_id is not None:
             try:
                 with engine.begin() as conn:

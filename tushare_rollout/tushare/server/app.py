@@ -15,6 +15,7 @@ import json
 import logging
 import socket
 import struct
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -61,7 +62,7 @@ class LocalTushareServer:
         self.stopping = threading.Event()
         self._providers: list[Any] | None = None
         self._providers_lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer((host, port), _Handler)
+        self.httpd = _QuietServer((host, port), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.app = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
@@ -158,6 +159,16 @@ class LocalTushareServer:
             "has_more": offset + len(page) < len(rows),
             "count": len(page),
         })
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (killed, timed out) is routine here, not a stack trace on stderr."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (BrokenPipeError, ConnectionResetError)):
+            log.debug("client %s went away: %s", client_address, error)
+        else:
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

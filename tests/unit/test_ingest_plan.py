@@ -1,0 +1,103 @@
+"""The dataset table and partition planning: pure rules, no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tushare_rollout.db import metadata
+from tushare_rollout.ingest.datasets import DATASETS, FIRST, Plan
+from tushare_rollout.ingest.windows import Partition, lookback, plan, shard
+from tushare_rollout.tushare.catalog import APIS
+
+P0_DATASETS = {"trade_cal", "stock_basic", "daily", "adj_factor", "daily_basic", "fund_basic", "fund_daily",
+               "fund_adj", "index_basic", "index_daily", "index_weight", "fut_basic", "fut_daily", "sge_basic",
+               "sge_daily"}
+
+
+def test_p0_has_every_dataset_the_roadmap_names() -> None:
+    assert set(DATASETS) == P0_DATASETS
+    assert set(FIRST) <= set(DATASETS)
+
+
+@pytest.mark.parametrize("name", sorted(P0_DATASETS))
+def test_every_dataset_reads_real_fields_and_writes_real_columns_with_the_whole_key(name: str) -> None:
+    dataset = DATASETS[name]
+    assert set(dataset.fields.split(",")) <= set(APIS[dataset.api].field_names)
+    for target in dataset.targets:
+        table = metadata.tables[target.table]
+        assert set(target.columns) <= set(table.c.keys())
+        assert {c.name for c in table.primary_key.columns} <= set(target.columns)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "api_row", "expected"),
+    [
+        ("daily", {"ts_code": "600000.SH", "trade_date": "20240102", "open": 7.2, "high": 7.4, "low": 7.1,
+                   "close": 7.3, "pre_close": 7.2, "change": 0.1, "pct_chg": 1.3889, "vol": 12000.0, "amount": 8760.0},
+         {"asset_class": "stock", "trade_date": dt.date(2024, 1, 2), "volume": 1_200_000.0, "amount": 8_760_000.0}),
+        ("fut_daily", {"ts_code": "CU2405.SHF", "trade_date": "20240102", "open": 1, "high": 2, "low": 1, "close": 2,
+                       "pre_close": 1, "change1": 1, "vol": 30.0, "amount": 100.0, "settle": 2, "pre_settle": 1,
+                       "change2": 1, "oi": 5.0, "oi_chg": 1.0, "delv_settle": None},
+         {"asset_class": "future", "volume": 30.0, "amount": 1_000_000.0, "pct_chg": None}),
+        ("sge_daily", {"ts_code": "Au(T+D)", "trade_date": "20240102", "open": 1, "high": 2, "low": 1, "close": 2,
+                       "change": 1, "pct_change": 100.0, "vol": 1500.0, "amount": 7.0e8, "price_avg": 1.5, "oi": 1.0,
+                       "settle_vol": 2.0, "settle_dire": "多支付空"},
+         {"asset_class": "sge", "code": "Au(T+D)", "volume": 1500.0, "amount": 7.0e8, "pct_chg": 100.0}),
+    ],
+    ids=["stock-lots-and-thousands", "futures-ten-thousands", "sge-kg-and-yuan"],
+)
+def test_units_are_normalised_in_the_unified_bar(dataset: str, api_row: dict, expected: dict) -> None:
+    target = DATASETS[dataset].targets[0]
+    row = dict(zip(target.columns, target.row(api_row)))
+    assert {k: row[k] for k in expected} == expected
+
+
+DAYS = [dt.date(2024, 2, 7), dt.date(2024, 2, 8), dt.date(2024, 2, 19), dt.date(2024, 2, 20)]
+
+
+@pytest.mark.parametrize(
+    ("dataset", "start", "end", "keys"),
+    [
+        ("daily", dt.date(2024, 2, 8), dt.date(2024, 2, 19), ["20240208", "20240219"]),
+        ("index_daily", dt.date(2024, 2, 1), dt.date(2024, 2, 29), ["000300.SH:20240201-20240229"]),
+        ("trade_cal", dt.date(2024, 2, 1), dt.date(2024, 2, 29), None),
+        ("stock_basic", dt.date(2024, 2, 1), dt.date(2024, 2, 29),
+         ["snapshot:list_status=L", "snapshot:list_status=D", "snapshot:list_status=P"]),
+    ],
+    ids=["trade-date", "by-code", "by-exchange", "snapshot"],
+)
+def test_plans(dataset: str, start: dt.date, end: dt.date, keys: list[str] | None) -> None:
+    parts = plan(DATASETS[dataset], DAYS, start, end, codes=["000300.SH"])
+    if keys is None:  # one per exchange, each over the window
+        assert [p.params["exchange"] for p in parts][:2] == ["SSE", "SZSE"]
+        assert all(p.params["start_date"] == "20240201" for p in parts)
+    else:
+        assert [p.key for p in parts] == keys
+    assert all(p.refresh == (DATASETS[dataset].plan is Plan.SNAPSHOT) for p in parts)
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 7])
+def test_shards_cover_the_partitions_exactly_once(count: int) -> None:
+    parts = [Partition("daily", f"k{i}", {}) for i in range(20)]
+    pieces = [shard(parts, i, count) for i in range(count)]
+    flat = [p.key for piece in pieces for p in piece]
+    assert sorted(flat) == sorted(p.key for p in parts) and len(flat) == len(set(flat))
+    assert pieces == [shard(parts, i, count) for i in range(count)]  # deterministic
+
+
+def test_a_shard_that_does_not_exist_is_refused() -> None:
+    with pytest.raises(ValueError, match="does not exist"):
+        shard([], 2, 2)
+
+
+@pytest.mark.parametrize(
+    ("last", "days", "window"),
+    [(dt.date(2024, 2, 20), 2, (dt.date(2024, 2, 19), dt.date(2024, 2, 20))),
+     (dt.date(2024, 2, 18), 2, (dt.date(2024, 2, 7), dt.date(2024, 2, 8))),  # the holiday neither counts nor breaks
+     (dt.date(2024, 2, 1), 3, None)],
+    ids=["plain", "across-a-holiday", "before-the-calendar"],
+)
+def test_lookback_counts_trading_days(last: dt.date, days: int, window) -> None:
+    assert lookback(DAYS, last, days) == window
