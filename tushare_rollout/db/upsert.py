@@ -61,9 +61,31 @@ def upsert(conn: Connection, table: Table, rows: Iterable[Sequence[Any]], column
         raise DBAPIError.instance(f"upsert into {table.name}", None, exc, psycopg.Error) from None
 
 
+def _single_partition(cur: psycopg.Cursor, table: str, staging: sql.Composable) -> str | None:
+    """The table itself when it is not partitioned; the one leaf partition every staged row belongs to
+    for a list-partitioned table; ``None`` when the rows span several partitions."""
+    cur.execute("SELECT p.partstrat, (SELECT attname FROM pg_attribute WHERE attrelid = p.partrelid"
+                " AND attnum = p.partattrs[0]) FROM pg_partitioned_table p WHERE p.partrelid = %s::regclass",
+                (table,))
+    spec = cur.fetchone()
+    if spec is None:
+        return table
+    strategy, column = spec
+    if strategy != "l":
+        return None
+    cur.execute(sql.SQL("SELECT DISTINCT {}::text FROM {} LIMIT 2").format(sql.Identifier(column), staging))
+    values = [r[0] for r in cur.fetchall()]
+    if len(values) != 1:
+        return None
+    cur.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                " WHERE i.inhparent = %s::regclass AND pg_get_expr(c.relpartbound, c.oid) = %s",
+                (table, f"FOR VALUES IN ('{values[0]}')"))
+    leaf = cur.fetchone()
+    return leaf[0] if leaf else None
+
+
 def _merge(raw: psycopg.Connection, table: str, rows: Iterable[Sequence[Any]], columns: list[str],
            key: list[str], run_id: int | None) -> UpsertResult:
-    target = sql.Identifier(table)
     staging = sql.Identifier("pg_temp", f"_stage_{table}"[:63])
     cols = [sql.Identifier(c) for c in columns]
     keys = sql.SQL(", ").join(sql.Identifier(k) for k in key)
@@ -72,7 +94,7 @@ def _merge(raw: psycopg.Connection, table: str, rows: Iterable[Sequence[Any]], c
         # only the given columns, typed like the target, without its constraints
         cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
         cur.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
-            sql.Identifier(f"_stage_{table}"[:63]), sql.SQL(", ").join(cols), target))
+            sql.Identifier(f"_stage_{table}"[:63]), sql.SQL(", ").join(cols), sql.Identifier(table)))
         staged = 0
         with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(staging, sql.SQL(", ").join(cols))) as copy:
             for row in rows:
@@ -102,22 +124,36 @@ def _merge(raw: psycopg.Connection, table: str, rows: Iterable[Sequence[Any]], c
             on_conflict = sql.SQL("DO UPDATE SET {} WHERE {}").format(sql.SQL(", ").join(set_cols), changed)
         else:
             on_conflict = sql.SQL("DO NOTHING")
-        # `existing` reads the target with the same snapshot as the merge, so the split into
-        # inserted and updated is exact (partitioned tables cannot RETURN xmax to tell them apart)
-        cur.execute(
-            sql.SQL(
-                "WITH existing AS (SELECT {t_keys} FROM {target} t JOIN {staging} s USING ({keys})),"
-                " merged AS (INSERT INTO {target} AS t ({insert_cols}) SELECT {select_cols} FROM {staging} s"
-                " ON CONFLICT ({keys}) {on_conflict} RETURNING {t_keys})"
-                " SELECT count(*) FILTER (WHERE e.{first} IS NULL), count(*)"
-                " FROM merged m LEFT JOIN existing e USING ({keys})"
-            ).format(
-                t_keys=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(k)) for k in key),
-                target=target, staging=staging, keys=keys, first=sql.Identifier(key[0]),
-                insert_cols=sql.SQL(", ").join(insert_cols), select_cols=sql.SQL(", ").join(select_cols),
-                on_conflict=on_conflict,
+        leaf = _single_partition(cur, table, staging)
+        if leaf is not None:
+            # one leaf partition holds every row: merge into it directly, where RETURNING xmax tells
+            # inserted (xmax = 0) from updated rows without looking every key up a second time
+            cur.execute(
+                sql.SQL(
+                    "WITH merged AS (INSERT INTO {target} AS t ({insert_cols}) SELECT {select_cols} FROM {staging} s"
+                    " ON CONFLICT ({keys}) {on_conflict} RETURNING (t.xmax = 0) AS fresh)"
+                    " SELECT count(*) FILTER (WHERE fresh), count(*) FROM merged"
+                ).format(target=sql.Identifier(leaf), staging=staging, keys=keys,
+                         insert_cols=sql.SQL(", ").join(insert_cols), select_cols=sql.SQL(", ").join(select_cols),
+                         on_conflict=on_conflict)
             )
-        )
+        else:
+            # `existing` reads the target with the same snapshot as the merge, so the split into
+            # inserted and updated is exact (partitioned tables cannot RETURN xmax to tell them apart)
+            cur.execute(
+                sql.SQL(
+                    "WITH existing AS (SELECT {t_keys} FROM {target} t JOIN {staging} s USING ({keys})),"
+                    " merged AS (INSERT INTO {target} AS t ({insert_cols}) SELECT {select_cols} FROM {staging} s"
+                    " ON CONFLICT ({keys}) {on_conflict} RETURNING {t_keys})"
+                    " SELECT count(*) FILTER (WHERE e.{first} IS NULL), count(*)"
+                    " FROM merged m LEFT JOIN existing e USING ({keys})"
+                ).format(
+                    t_keys=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(k)) for k in key),
+                    target=sql.Identifier(table), staging=staging, keys=keys, first=sql.Identifier(key[0]),
+                    insert_cols=sql.SQL(", ").join(insert_cols), select_cols=sql.SQL(", ").join(select_cols),
+                    on_conflict=on_conflict,
+                )
+            )
         inserted, written = cur.fetchone()
         cur.execute(sql.SQL("DROP TABLE {}").format(staging))
     return UpsertResult(staged=staged, inserted=inserted, updated=written - inserted)
