@@ -180,6 +180,17 @@ def test_minutes_need_code_and_freq(market: FuturesMarket) -> None:
         market.rows("ft_mins", {"ts_code": "CU2405.SHF"}, NOW)
     with pytest.raises(BadParams):
         market.rows("ft_mins", {"ts_code": "CU2405.SHF", "freq": "2min"}, NOW)
+    with pytest.raises(BadParams, match="freq"):  # history frequencies are lower case; 1MIN is the realtime spelling
+        market.rows("ft_mins", {"ts_code": "CU2405.SHF", "freq": "1MIN"}, NOW)
+
+
+def test_a_bare_end_date_means_the_whole_day_as_for_stock_minutes(market: FuturesMarket) -> None:
+    day = {"ts_code": "CU2405.SHF", "freq": "1min", "start_date": "2024-01-05", "end_date": "2024-01-05"}
+    bars = market.rows("ft_mins", day, NOW)
+    assert bars and {b["trade_time"][:10] for b in bars} == {"2024-01-05"}
+    times = {b["trade_time"] for b in bars}
+    assert "2024-01-05 15:00:00" in times  # the day session's last bar
+    assert "2024-01-05 23:00:00" in times  # and that evening's night session (it trades for the next day)
 
 
 def test_minutes_do_not_exist_before_their_end_time(market: FuturesMarket) -> None:

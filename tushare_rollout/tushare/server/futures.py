@@ -34,7 +34,7 @@ import numpy as np
 
 from tushare_rollout.tushare.catalog import APIS
 from tushare_rollout.tushare.server.calendar import TradingCalendar
-from tushare_rollout.tushare.server.params import BadParams, codes, date_range, fmt_day, moment, text
+from tushare_rollout.tushare.server.params import BadParams, codes, date_range, fmt_day, history_freq, minute_window, text
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 DELIVERY_YEARS = range(2010, 2028)
@@ -474,16 +474,14 @@ class FuturesMarket:
         return {"o": bo, "c": bc, "h": bh, "l": bl, "v": vol, "oi": oi, "parts": parts}
 
     def _ft_mins(self, params: Mapping[str, Any], now_bj: dt.datetime) -> list[dict[str, Any]]:
-        code, freq = text(params, "ts_code"), (text(params, "freq") or "").lower()
-        if code is None or not freq:
-            raise BadParams("参数校验失败, ts_code和freq为必填参数")
-        if freq not in ("1min", "5min", "15min", "30min", "60min"):
-            raise BadParams(f"参数校验失败, freq取值错误: {freq}")
-        size = int(freq[:-3])
+        code = text(params, "ts_code")
+        if code is None:
+            raise BadParams("参数校验失败, 必填参数ts_code不能为空")
+        size = history_freq(params)
         c = self.by_code.get(code.upper())
         if c is None:
             return []
-        start, end = moment(params, "start_date"), moment(params, "end_date")
+        start, end = minute_window(params)
         end = min(end or now_bj, now_bj)
         start = start or (end - dt.timedelta(days=1))
         lo = max(c.lo, self._day_index(start.date()))

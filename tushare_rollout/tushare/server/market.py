@@ -42,12 +42,12 @@ import numpy as np
 from tushare_rollout.tushare.catalog import APIS
 from tushare_rollout.tushare.server.calendar import EXCHANGES, FIRST_DAY, LAST_DAY, TradingCalendar
 from tushare_rollout.tushare.server.params import (
-    BadParams, codes, date_range, fmt_day, fmt_moment, moment, text,
+    HISTORY_FREQS, BadParams, codes, date_range, fmt_day, fmt_moment, history_freq, minute_window, moment, text,
 )
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 CLOSE_TIME, PREMARKET_TIME = dt.time(15, 0), dt.time(9, 0)
-FREQS = {"1min": 1, "5min": 5, "15min": 15, "30min": 30, "60min": 60}
+FREQS = HISTORY_FREQS  # realtime APIs take the same steps, spelt in upper case
 MAX_MINUTE_DAYS = 400  # trading days one minute-history call may span
 
 
@@ -749,12 +749,8 @@ class ExchangeMarket:
     def _mins(self, api: str, params: Mapping[str, Any], now: dt.datetime) -> list[dict[str, Any]]:
         if text(params, "ts_code") is None:
             raise BadParams("参数校验失败, 必填参数ts_code不能为空")
-        step = self._freq(params, upper=False)
-        start, end = moment(params, "start_date"), moment(params, "end_date")
-        if start and end and end < start:
-            raise BadParams("参数校验失败, end_date不能早于start_date")
-        if end is not None and len(text(params, "end_date") or "") <= 10:  # a bare date: the whole day
-            end += dt.timedelta(days=1, seconds=-1)
+        step = history_freq(params)
+        start, end = minute_window(params)
         last = self._last_closed(now)
         first_day = start.date() if start else last - dt.timedelta(days=10)
         last_day = min(end.date(), last) if end else last

@@ -99,3 +99,34 @@ def fmt_day(d: dt.date) -> str:
 
 def fmt_moment(t: dt.datetime) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S")
+
+
+HISTORY_FREQS = {"1min": 1, "5min": 5, "15min": 15, "30min": 30, "60min": 60}
+
+
+def history_freq(params: Mapping[str, Any]) -> int:
+    """Minutes per bar of a minute-history call: ``freq`` is lowercase there (``1min``), as documented.
+
+    >>> history_freq({"freq": "5min"})
+    5
+    """
+    freq = text(params, "freq")
+    if freq is None:
+        raise BadParams("参数校验失败, 必填参数freq不能为空")
+    if freq not in HISTORY_FREQS:
+        raise BadParams(f"参数校验失败, freq参数错误: {freq} (可选 {', '.join(HISTORY_FREQS)})")
+    return HISTORY_FREQS[freq]
+
+
+def minute_window(params: Mapping[str, Any]) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """``start_date``/``end_date`` of a minute call, naive Beijing times; a bare end date means the whole day.
+
+    >>> minute_window({"start_date": "2024-01-05", "end_date": "2024-01-05"})
+    (datetime.datetime(2024, 1, 5, 0, 0), datetime.datetime(2024, 1, 5, 23, 59, 59))
+    """
+    start, end = moment(params, "start_date"), moment(params, "end_date")
+    if end is not None and len(text(params, "end_date") or "") <= 10:
+        end += dt.timedelta(days=1, seconds=-1)
+    if start and end and end < start:
+        raise BadParams("参数校验失败, end_date不能早于start_date")
+    return start, end
