@@ -277,7 +277,26 @@ def test_incremental_refills_the_holes_the_data_shows(reference, tushare, fresh)
     # by-code datasets re-read their look-back window; it changes nothing
     assert {r.dataset: r.written for r in runs if DATASETS[r.dataset].plan is Plan.CODE} == {"index_daily": 0,
                                                                                              "index_weight": 0}
-    assert checksums(engine) == expected
+    # incremental also moved the calendar a month past the window; everything else is the backfill's
+    got = checksums(engine)
+    assert got.pop("trade_calendar")[0] > expected["trade_calendar"][0]
+    assert got == {k: v for k, v in expected.items() if k != "trade_calendar"}
+
+
+def test_incremental_moves_the_calendar_forward_first(tushare, fresh) -> None:
+    url, engine = fresh
+    january = ingest(cli_env(url, tushare), "--end", "20240131")  # START..20240131
+    assert january.returncode == 0, january.stderr[-2000:]
+    later = subprocess.run([sys.executable, "-m", "tushare_rollout", "job", "ingest", "--mode", "incremental",
+                            "--end", "20240329", "--dataset", "daily"],
+                           env=cli_env(url, tushare, TSR_LOOKBACK_DAYS="5"), capture_output=True, text=True,
+                           timeout=600)
+    assert later.returncode == 0, later.stderr[-2000:]
+    with engine.connect() as conn:
+        days = conn.execute(text("SELECT DISTINCT trade_date FROM daily_bar WHERE trade_date > '2024-01-31'"
+                                 " ORDER BY 1")).scalars().all()
+    # the last five trading days before the end; the calendar that says which they are came first
+    assert days == [dt.date(2024, 3, d) for d in (25, 26, 27, 28, 29)]
 
 
 def run_ids(engine: Engine) -> int:

@@ -124,7 +124,12 @@ def _partitions(engine: Engine, settings: JobSettings, dataset: Dataset, mode: s
                 window = lookback(days, last, settings.lookback_days)
                 days = [d for d in days if window and window[0] <= d]
                 first, last = window if window else (first, last)
-        elif mode == "incremental" and dataset.plan in (Plan.CODE, Plan.EXCHANGE):
+        elif mode == "incremental" and dataset.plan is Plan.EXCHANGE:
+            # calendars are what the other windows are computed from, so they cannot be: take a month
+            # either side in calendar days (exchanges publish their calendars ahead)
+            first, last = last - dt.timedelta(days=31), last + dt.timedelta(days=31)
+            days = []
+        elif mode == "incremental" and dataset.plan is Plan.CODE:
             days = loader.open_days(conn, "SSE", first, last)
             window = lookback(days, last, settings.lookback_days)
             first, last = window if window else (first, last)
