@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import shlex
 import signal
-import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated, Iterator
 
 import typer
-import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
 from .devcluster import BinariesMissing, DevCluster, DevClusterSettings, PostgresUnavailable, pinned_versions
-from .devcluster.cluster import CONTROLLERS
 from .devcluster.process import StartupError
 
 app = typer.Typer(help="Roll Tushare Pro market data into PostgreSQL in gated phases.", no_args_is_help=True)
@@ -243,6 +239,7 @@ def demo(
 ) -> None:
     """Bring the local stack up, show every component answering, and run what the rollout has so far:
     phase A (the schema) and the P0 backfill, against the local Tushare server."""
+    from . import demo as show
     from .tushare.server.app import LocalTushareServer
 
     try:
@@ -250,79 +247,13 @@ def demo(
             table = Table(title="tushare-rollout dev stack")
             for column in ("component", "version", "where"):
                 table.add_column(column)
-            for row in _component_rows(cluster):
+            for row in show.component_rows(cluster):
                 table.add_row(*row)
-            table.add_row(*_tushare_row(tushare))
+            table.add_row(*show.tushare_row(tushare))
             Console(width=120).print(table)
-            _demo_rollout(cluster, tushare, start, end)
+            show.rollout(cluster, tushare, start, end)
             if keep:
                 err.print("running; Ctrl-C to stop. In another shell:")
                 _print_exports_and_wait(cluster)
     except (KeyboardInterrupt, Stop):
         pass
-
-
-def _demo_rollout(cluster: DevCluster, tushare, start: str, end: str) -> None:
-    """Phase A (migrate) and the P0 backfill on a fresh database, with a table of what was stored."""
-    import datetime as dt
-
-    from .db.base import Batch
-    from .jobs import ingest, migrate
-    from .jobs.settings import JobSettings
-
-    url = cluster.postgres.create_database("tushare_demo").render_as_string(hide_password=False)
-    settings = JobSettings(database_url=url, tushare_token="demo:all", tushare_api_url=tushare.url,
-                           termination_log="/nonexistent/termination-log")
-    err.print("phase A: " + migrate.run(settings).message)
-    days = [dt.datetime.strptime(d, "%Y%m%d").date() for d in (start, end)]
-    with err.status(f"phase B: P0 backfill {start}..{end} from the local Tushare server ..."):
-        result = ingest.run(settings, batch=Batch.P0, start=days[0], end=days[1])
-    table = Table(title=f"P0 backfill {start}..{end}")
-    for column in ("dataset", "status", "partitions", "rows fetched", "rows written", "API calls", "seconds"):
-        table.add_column(column, justify="right" if column not in ("dataset", "status") else "left")
-    for o in result.outcomes:
-        table.add_row(o.dataset, o.status, str(o.tally.partitions), str(o.tally.fetched),
-                      str(o.tally.inserted + o.tally.updated), str(o.api_calls), f"{o.seconds:.1f}")
-    Console(width=120).print(table)
-    err.print(result.message)
-
-
-def _tushare_row(server) -> tuple[str, str, str]:
-    """Ask the local Tushare server what a user would ask first, and describe the answer."""
-    import datetime as dt
-
-    from .tushare.catalog import APIS
-    from .tushare.client import TushareClient
-
-    with TushareClient(server.url, "demo:5000") as client:
-        today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
-        days = client.fetch("trade_cal", {"exchange": "SSE", "is_open": "1", "end_date": f"{today:%Y%m%d}",
-                                          "start_date": f"{today - dt.timedelta(days=14):%Y%m%d}"})
-        last = max(r["cal_date"] for r in days if r["cal_date"] < f"{today:%Y%m%d}")
-        bars = client.fetch("daily", {"trade_date": last})
-        return ("Tushare (local server)", f"{len(APIS)} APIs",
-                f"{server.url}: {len(bars)} stocks traded on {last}, {client.counters.calls} calls")
-
-
-def _component_rows(cluster: DevCluster) -> list[tuple[str, str, str]]:
-    """One row per component, each answer read from the running component itself."""
-    env = cluster.env()
-    versions = yaml.safe_load(cluster.kubectl("version", "-o", "yaml").stdout)
-    namespaces = cluster.kubectl("get", "namespaces", "-o", "name").stdout.split()
-    kubeconfig = yaml.safe_load(Path(env["KUBECONFIG"]).read_text())
-    rows = [
-        ("kube-apiserver", versions["serverVersion"]["gitVersion"], kubeconfig["clusters"][0]["cluster"]["server"]),
-        ("namespaces", str(len(namespaces)), " ".join(n.removeprefix("namespace/") for n in namespaces)),
-        ("PostgreSQL", cluster.postgres.server_version(), cluster.postgres.url.render_as_string(hide_password=True)),
-    ]
-    if cluster.binaries is not None:
-        helm = subprocess.run([str(cluster.binaries.helm), "version", "--short"], capture_output=True, text=True,
-                              check=True, env=env)
-        etcd = subprocess.run([str(cluster.binaries.etcd), "--version"], capture_output=True, text=True, check=True)
-        rows += [
-            ("etcd", etcd.stdout.split()[2], "127.0.0.1 (loopback only)"),
-            ("kube-controller-manager", versions["serverVersion"]["gitVersion"], ", ".join(CONTROLLERS)),
-            ("kubectl", versions["clientVersion"]["gitVersion"], str(cluster.binaries.kubectl)),
-            ("helm", helm.stdout.strip(), str(cluster.binaries.helm)),
-        ]
-    return rows

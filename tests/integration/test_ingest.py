@@ -19,7 +19,7 @@ from tushare_rollout.db import metadata, migrate
 from tushare_rollout.db.engine import make_engine
 from tushare_rollout.devcluster.postgres import EmbeddedPostgres
 from tushare_rollout.ingest.datasets import DATASETS, Plan
-from tushare_rollout.tushare.client import TushareClient, TushareOptions
+from tushare_rollout.tushare.client import TushareClient
 from tushare_rollout.tushare.server.app import LocalTushareServer
 from tushare_rollout.tushare.server.faults import FaultPlan
 

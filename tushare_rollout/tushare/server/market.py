@@ -42,7 +42,7 @@ import numpy as np
 from tushare_rollout.tushare.catalog import APIS
 from tushare_rollout.tushare.server.calendar import EXCHANGES, FIRST_DAY, LAST_DAY, TradingCalendar
 from tushare_rollout.tushare.server.params import (
-    HISTORY_FREQS, BadParams, codes, date_range, fmt_day, fmt_moment, history_freq, minute_window, moment, text,
+    HISTORY_FREQS, BadParams, codes, date_range, fmt_day, fmt_moment, history_freq, minute_window, text,
 )
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
