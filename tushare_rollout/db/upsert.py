@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+import psycopg.errors
 from psycopg import sql
 from sqlalchemy import Connection, Table
 from sqlalchemy.exc import DBAPIError
@@ -55,10 +56,61 @@ def upsert(conn: Connection, table: Table, rows: Iterable[Sequence[Any]], column
     problems = [p for p in problems if p]
     if problems:
         raise ValueError(f"upsert into {table.name}: " + "; ".join(problems))
+    raw = conn.connection.driver_connection
+    rows = list(rows)
     try:
-        return _merge(conn.connection.driver_connection, table.name, rows, list(columns), key, run_id)
+        if rows and _copy_if_all_new(raw, table.name, rows, list(columns), run_id):
+            return UpsertResult(staged=len(rows), inserted=len(rows), updated=0)
+        return _merge(raw, table.name, rows, list(columns), key, run_id)
     except psycopg.Error as exc:  # raise what SQLAlchemy would have raised (IntegrityError, OperationalError, ...)
         raise DBAPIError.instance(f"upsert into {table.name}", None, exc, psycopg.Error) from None
+
+
+def _copy_if_all_new(raw: psycopg.Connection, table: str, rows: list[Sequence[Any]], columns: list[str],
+                     run_id: int | None) -> bool:
+    """The fast path of a backfill: when none of the keys is stored yet, COPY the rows straight into
+    their (leaf) table. Tried inside a savepoint; the first existing key rolls it back (returns False),
+    and the caller merges through staging instead. Nothing is half-written either way."""
+    with raw.cursor() as cur:
+        leaf = _leaf_for(cur, table, columns, rows)
+        if leaf is None:
+            return False
+        cols = columns + (["run_id"] if run_id is not None else [])
+        try:
+            with raw.transaction():  # a savepoint inside the caller's transaction
+                with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
+                        sql.Identifier(leaf), sql.SQL(", ").join(map(sql.Identifier, cols)))) as copy:
+                    for row in rows:
+                        copy.write_row((*row, run_id) if run_id is not None else row)
+        except psycopg.errors.UniqueViolation:
+            return False
+    return True
+
+
+def _leaf_for(cur: psycopg.Cursor, table: str, columns: list[str], rows: list[Sequence[Any]]) -> str | None:
+    """The table to write directly: the table itself when it is not partitioned, the one list
+    partition every row belongs to, or ``None`` (rows across partitions, or a range-partitioned table)."""
+    cur.execute("SELECT p.partstrat, (SELECT attname FROM pg_attribute WHERE attrelid = p.partrelid"
+                " AND attnum = p.partattrs[0]) FROM pg_partitioned_table p WHERE p.partrelid = %s::regclass",
+                (table,))
+    spec = cur.fetchone()
+    if spec is None:
+        return table
+    strategy, column = spec
+    if strategy != "l" or column not in columns:
+        return None
+    values = {row[columns.index(column)] for row in rows}
+    if len(values) != 1:
+        return None
+    return _list_partition(cur, table, str(values.pop()))
+
+
+def _list_partition(cur: psycopg.Cursor, table: str, value: str) -> str | None:
+    cur.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                " WHERE i.inhparent = %s::regclass AND pg_get_expr(c.relpartbound, c.oid) = %s",
+                (table, f"FOR VALUES IN ('{value}')"))
+    leaf = cur.fetchone()
+    return leaf[0] if leaf else None
 
 
 def _single_partition(cur: psycopg.Cursor, table: str, staging: sql.Composable) -> str | None:
@@ -77,11 +129,7 @@ def _single_partition(cur: psycopg.Cursor, table: str, staging: sql.Composable) 
     values = [r[0] for r in cur.fetchall()]
     if len(values) != 1:
         return None
-    cur.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-                " WHERE i.inhparent = %s::regclass AND pg_get_expr(c.relpartbound, c.oid) = %s",
-                (table, f"FOR VALUES IN ('{values[0]}')"))
-    leaf = cur.fetchone()
-    return leaf[0] if leaf else None
+    return _list_partition(cur, table, values[0])
 
 
 def _merge(raw: psycopg.Connection, table: str, rows: Iterable[Sequence[Any]], columns: list[str],
