@@ -7,6 +7,7 @@ keeps naming the run that last really changed a row.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,8 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.exc import DBAPIError
 
 LINEAGE = ("run_id", "written_at")
+# per connection: partitioning of a table, and the list partition of a (table, value)
+_CATALOG: weakref.WeakKeyDictionary[psycopg.Connection, dict[Any, Any]] = weakref.WeakKeyDictionary()
 
 
 class DuplicateKeys(ValueError):
@@ -89,11 +92,15 @@ def _copy_if_all_new(raw: psycopg.Connection, table: str, rows: list[Sequence[An
 
 def _leaf_for(cur: psycopg.Cursor, table: str, columns: list[str], rows: list[Sequence[Any]]) -> str | None:
     """The table to write directly: the table itself when it is not partitioned, the one list
-    partition every row belongs to, or ``None`` (rows across partitions, or a range-partitioned table)."""
-    cur.execute("SELECT p.partstrat, (SELECT attname FROM pg_attribute WHERE attrelid = p.partrelid"
-                " AND attnum = p.partattrs[0]) FROM pg_partitioned_table p WHERE p.partrelid = %s::regclass",
-                (table,))
-    spec = cur.fetchone()
+    partition every row belongs to, or ``None`` (rows across partitions, or a range-partitioned table).
+    Catalog answers are remembered per connection (loads call this once per partition)."""
+    known = _CATALOG.setdefault(cur.connection, {})
+    if table not in known:
+        cur.execute("SELECT p.partstrat, (SELECT attname FROM pg_attribute WHERE attrelid = p.partrelid"
+                    " AND attnum = p.partattrs[0]) FROM pg_partitioned_table p WHERE p.partrelid = %s::regclass",
+                    (table,))
+        known[table] = cur.fetchone()
+    spec = known[table]
     if spec is None:
         return table
     strategy, column = spec
@@ -102,7 +109,10 @@ def _leaf_for(cur: psycopg.Cursor, table: str, columns: list[str], rows: list[Se
     values = {row[columns.index(column)] for row in rows}
     if len(values) != 1:
         return None
-    return _list_partition(cur, table, str(values.pop()))
+    value = str(values.pop())
+    if (table, value) not in known:
+        known[(table, value)] = _list_partition(cur, table, value)
+    return known[(table, value)]
 
 
 def _list_partition(cur: psycopg.Cursor, table: str, value: str) -> str | None:
