@@ -61,23 +61,24 @@ def upsert(conn: Connection, table: Table, rows: Iterable[Sequence[Any]], column
         raise ValueError(f"upsert into {table.name}: " + "; ".join(problems))
     raw = conn.connection.driver_connection
     rows = list(rows)
+    if not rows:
+        return UpsertResult(0, 0, 0)
     try:
-        if rows and _copy_if_all_new(raw, table.name, rows, list(columns), run_id):
+        with raw.cursor() as cur:
+            leaf = _leaf_for(cur, table.name, list(columns), rows)
+        if leaf is not None and _copy_if_all_new(raw, leaf, rows, list(columns), run_id):
             return UpsertResult(staged=len(rows), inserted=len(rows), updated=0)
-        return _merge(raw, table.name, rows, list(columns), key, run_id)
+        return _merge(raw, table.name, leaf, rows, list(columns), key, run_id)
     except psycopg.Error as exc:  # raise what SQLAlchemy would have raised (IntegrityError, OperationalError, ...)
         raise DBAPIError.instance(f"upsert into {table.name}", None, exc, psycopg.Error) from None
 
 
-def _copy_if_all_new(raw: psycopg.Connection, table: str, rows: list[Sequence[Any]], columns: list[str],
+def _copy_if_all_new(raw: psycopg.Connection, leaf: str, rows: list[Sequence[Any]], columns: list[str],
                      run_id: int | None) -> bool:
     """The fast path of a backfill: when none of the keys is stored yet, COPY the rows straight into
     their (leaf) table. Tried inside a savepoint; the first existing key rolls it back (returns False),
     and the caller merges through staging instead. Nothing is half-written either way."""
     with raw.cursor() as cur:
-        leaf = _leaf_for(cur, table, columns, rows)
-        if leaf is None:
-            return False
         cols = columns + (["run_id"] if run_id is not None else [])
         try:
             with raw.transaction():  # a savepoint inside the caller's transaction
@@ -123,26 +124,7 @@ def _list_partition(cur: psycopg.Cursor, table: str, value: str) -> str | None:
     return leaf[0] if leaf else None
 
 
-def _single_partition(cur: psycopg.Cursor, table: str, staging: sql.Composable) -> str | None:
-    """The table itself when it is not partitioned; the one leaf partition every staged row belongs to
-    for a list-partitioned table; ``None`` when the rows span several partitions."""
-    cur.execute("SELECT p.partstrat, (SELECT attname FROM pg_attribute WHERE attrelid = p.partrelid"
-                " AND attnum = p.partattrs[0]) FROM pg_partitioned_table p WHERE p.partrelid = %s::regclass",
-                (table,))
-    spec = cur.fetchone()
-    if spec is None:
-        return table
-    strategy, column = spec
-    if strategy != "l":
-        return None
-    cur.execute(sql.SQL("SELECT DISTINCT {}::text FROM {} LIMIT 2").format(sql.Identifier(column), staging))
-    values = [r[0] for r in cur.fetchall()]
-    if len(values) != 1:
-        return None
-    return _list_partition(cur, table, values[0])
-
-
-def _merge(raw: psycopg.Connection, table: str, rows: Iterable[Sequence[Any]], columns: list[str],
+def _merge(raw: psycopg.Connection, table: str, leaf: str | None, rows: list[Sequence[Any]], columns: list[str],
            key: list[str], run_id: int | None) -> UpsertResult:
     staging = sql.Identifier("pg_temp", f"_stage_{table}"[:63])
     cols = [sql.Identifier(c) for c in columns]
@@ -153,14 +135,9 @@ def _merge(raw: psycopg.Connection, table: str, rows: Iterable[Sequence[Any]], c
         cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
         cur.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
             sql.Identifier(f"_stage_{table}"[:63]), sql.SQL(", ").join(cols), sql.Identifier(table)))
-        staged = 0
         with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(staging, sql.SQL(", ").join(cols))) as copy:
             for row in rows:
                 copy.write_row(row)
-                staged += 1
-        if staged == 0:
-            cur.execute(sql.SQL("DROP TABLE {}").format(staging))
-            return UpsertResult(0, 0, 0)
 
         cur.execute(sql.SQL("SELECT {keys} FROM {staging} GROUP BY {keys} HAVING count(*) > 1 LIMIT 5").format(
             keys=keys, staging=staging))
@@ -182,7 +159,6 @@ def _merge(raw: psycopg.Connection, table: str, rows: Iterable[Sequence[Any]], c
             on_conflict = sql.SQL("DO UPDATE SET {} WHERE {}").format(sql.SQL(", ").join(set_cols), changed)
         else:
             on_conflict = sql.SQL("DO NOTHING")
-        leaf = _single_partition(cur, table, staging)
         if leaf is not None:
             # one leaf partition holds every row: merge into it directly, where RETURNING xmax tells
             # inserted (xmax = 0) from updated rows without looking every key up a second time
@@ -214,4 +190,4 @@ def _merge(raw: psycopg.Connection, table: str, rows: Iterable[Sequence[Any]], c
             )
         inserted, written = cur.fetchone()
         cur.execute(sql.SQL("DROP TABLE {}").format(staging))
-    return UpsertResult(staged=staged, inserted=inserted, updated=written - inserted)
+    return UpsertResult(staged=len(rows), inserted=inserted, updated=written - inserted)
