@@ -42,7 +42,7 @@ def codes(server) -> dict[str, str]:
 
 
 def requests_for(codes: dict[str, str]) -> dict[str, dict]:
-    """One representative request per API: all 39, nothing skipped."""
+    """One representative request per API: all 40, nothing skipped."""
     month = {"start_date": "20240101", "end_date": "20240131"}
     session = {"start_date": "2024-01-02 09:00:00", "end_date": "2024-01-02 15:00:00"}
     return {
@@ -54,6 +54,7 @@ def requests_for(codes: dict[str, str]) -> dict[str, dict]:
         "daily": {"trade_date": DAY},
         "adj_factor": {"trade_date": DAY},
         "daily_basic": {"trade_date": DAY},
+        "suspend_d": month,
         "fund_daily": {"trade_date": DAY},
         "fund_adj": {"trade_date": DAY},
         "index_daily": {"ts_code": "000300.SH", **month},

@@ -75,9 +75,14 @@ def test_fut_basic_codes_and_types(market: FuturesMarket) -> None:
     assert "SR405.ZCE" in by_code and by_code["SR405.ZCE"]["symbol"] == "SR405"
     assert by_code["SR405.ZCE"]["d_month"] == "202405" and by_code["SR405.ZCE"]["exchange"] == "CZCE"
     assert len(by_code) == len(czce)
-    assert all(r["list_date"] <= r["delist_date"] <= r["last_ddate"] for r in czce)
+    contracts = [r for r in czce if r["d_month"]]
+    assert all(r["list_date"] <= r["delist_date"] <= r["last_ddate"] for r in contracts)
+    assert {r["ts_code"] for r in czce} - {r["ts_code"] for r in contracts} == {"SR.ZCE", "SRL.ZCE"}  # default: all types
     mains = market.rows("fut_basic", {"exchange": "SHFE", "fut_type": "2"}, NOW)
     assert {"CU.SHF", "CUL.SHF"} <= {r["ts_code"] for r in mains}
+    assert all(r["delist_date"] is None for r in mains)
+    only_contracts = market.rows("fut_basic", {"exchange": "CZCE", "fut_code": "SR", "fut_type": "1"}, NOW)
+    assert only_contracts == contracts
     listed = {ex: market.rows("fut_basic", {"exchange": ex}, NOW) for ex in ("SHFE", "DCE", "CZCE", "CFFEX", "INE", "GFEX")}
     every = [r["ts_code"] for rows in listed.values() for r in rows]
     assert len(every) == len(set(every)) > 2000

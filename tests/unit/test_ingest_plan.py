@@ -11,7 +11,8 @@ from tushare_rollout.ingest.datasets import DATASETS, FIRST, Plan
 from tushare_rollout.ingest.windows import Partition, lookback, plan, shard
 from tushare_rollout.tushare.catalog import APIS
 
-P0_DATASETS = {"trade_cal", "stock_basic", "daily", "adj_factor", "daily_basic", "fund_basic", "fund_daily",
+# the roadmap's P0 datasets, plus suspend_d: the status matrix subtracts suspensions from the listed universe
+P0_DATASETS = {"trade_cal", "stock_basic", "daily", "adj_factor", "suspend_d", "daily_basic", "fund_basic", "fund_daily",
                "fund_adj", "index_basic", "index_daily", "index_weight", "fut_basic", "fut_daily", "sge_basic",
                "sge_daily"}
 

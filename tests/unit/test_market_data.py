@@ -36,6 +36,7 @@ REQUESTS: dict[str, dict] = {
     "index_daily": {"ts_code": "000300.SH", "start_date": "20240101", "end_date": "20241231"},
     "index_weight": {"index_code": "000300.SH", "start_date": "20240101", "end_date": "20241231"},
     "stk_premarket": {"trade_date": "20240105"},
+    "suspend_d": {"start_date": "20240102", "end_date": "20240329"},
     "stk_mins": {"ts_code": "600000.SH", "freq": "5min", "start_date": "2024-01-02 09:00:00",
                  "end_date": "2024-01-12 15:00:00"},
     "idx_mins": {"ts_code": "000001.SH", "freq": "1min", "start_date": "2024-01-02 09:00:00",
@@ -65,8 +66,8 @@ def by_date(rows: list[dict]) -> list[dict]:
 # -- shapes ---------------------------------------------------------------------------------------
 
 
-def test_the_market_serves_exactly_the_eighteen_apis(market: ExchangeMarket) -> None:
-    assert len(ExchangeMarket.APIS) == 18 and ExchangeMarket.APIS == set(REQUESTS)
+def test_the_market_serves_exactly_the_nineteen_apis(market: ExchangeMarket) -> None:
+    assert len(ExchangeMarket.APIS) == 19 and ExchangeMarket.APIS == set(REQUESTS)
     with pytest.raises(KeyError):
         market.rows("fut_daily", {}, NOW)
     with pytest.raises(ValueError):
@@ -222,6 +223,75 @@ def test_delisted_stocks_stop_trading(market: ExchangeMarket) -> None:
         rows = market.rows("daily", {"ts_code": r["ts_code"]}, NOW)
         assert rows and max(x["trade_date"] for x in rows) < r["delist_date"]
         assert min(x["trade_date"] for x in rows) >= r["list_date"]
+
+
+# -- suspensions (suspend_d) ----------------------------------------------------------------------
+
+Q1 = {"start_date": "20240102", "end_date": "20240329"}  # spans the 2024 Spring Festival closure
+
+
+def stock_days(rows: list[dict], kind: str | None = None) -> set[tuple[str, str]]:
+    return {(r["ts_code"], r["trade_date"]) for r in rows if kind is None or r["suspend_type"] == kind}
+
+
+def test_every_listed_stock_day_has_a_bar_or_a_suspension(market: ExchangeMarket) -> None:
+    cal = TradingCalendar.shanghai()
+    days = [d.strftime("%Y%m%d") for d in cal.open_days(dt.date(2024, 1, 2), dt.date(2024, 3, 29))]
+    assert "20240208" in days and "20240219" in days and not any("20240209" <= d <= "20240216" for d in days)
+    listed = {(r["ts_code"], d) for s in "LDP" for r in market.rows("stock_basic", {"list_status": s}, NOW)
+              for d in days if r["list_date"] <= d and (r["delist_date"] is None or d < r["delist_date"])}
+    bars = {(r["ts_code"], r["trade_date"]) for r in market.rows("daily", Q1, NOW)}
+    rows = market.rows("suspend_d", Q1, NOW)
+    suspended = stock_days(rows, "S")
+    assert suspended and not bars & suspended
+    assert bars | suspended == listed
+    assert stock_days(rows) <= listed  # R rows too: nothing outside a listing, nothing on a closed day
+    assert all(market.is_suspended(code, dt.datetime.strptime(d, "%Y%m%d").date()) for code, d in suspended)
+
+
+def test_resumption_is_the_first_traded_day_after_a_suspension(market: ExchangeMarket) -> None:
+    cal = TradingCalendar.shanghai()
+    wider = {"start_date": "20231201", "end_date": "20240329"}  # so the day before the window is known too
+    bars = {(r["ts_code"], r["trade_date"]) for r in market.rows("daily", wider, NOW)}
+    suspended = stock_days(market.rows("suspend_d", wider, NOW), "S")
+    resumed = stock_days(market.rows("suspend_d", Q1, NOW), "R")
+    expected = set()
+    for d in cal.open_days(dt.date(2024, 1, 2), dt.date(2024, 3, 29)):
+        day, before = d.strftime("%Y%m%d"), cal.previous_open(d).strftime("%Y%m%d")
+        expected |= {(code, day) for code, b in suspended if b == before and (code, day) in bars}
+    assert len(expected) >= 10 and resumed == expected
+    # a suspension running into the Spring Festival resumes on the first session after it
+    assert any((code, "20240219") in resumed for code, day in suspended if day == "20240208")
+
+
+def test_suspend_d_filters(market: ExchangeMarket) -> None:
+    rows = market.rows("suspend_d", Q1, NOW)
+    assert [r["suspend_timing"] for r in rows] == [None] * len(rows)
+    assert [(r["trade_date"], r["ts_code"]) for r in rows] == sorted(
+        ((r["trade_date"], r["ts_code"]) for r in rows), key=lambda t: (-int(t[0]), t[1]))
+    for kind in "SR":
+        assert market.rows("suspend_d", {**Q1, "suspend_type": kind}, NOW) == \
+            [r for r in rows if r["suspend_type"] == kind], kind
+    two = sorted({r["ts_code"] for r in rows})[:2]
+    assert market.rows("suspend_d", {**Q1, "ts_code": ",".join(two)}, NOW) == [r for r in rows if r["ts_code"] in two]
+    day = rows[len(rows) // 2]["trade_date"]
+    on_day = market.rows("suspend_d", {"trade_date": day}, NOW)
+    assert on_day and on_day == [r for r in rows if r["trade_date"] == day]
+    one = market.rows("suspend_d", {"trade_date": day, "ts_code": on_day[0]["ts_code"]}, NOW)
+    assert one == on_day[:1]
+    by_code = market.rows("suspend_d", {"ts_code": two[0]}, NOW)  # a code alone is enough: its whole history
+    assert [r for r in by_code if Q1["start_date"] <= r["trade_date"] <= Q1["end_date"]] == \
+        [r for r in rows if r["ts_code"] == two[0]]
+    assert market.rows("suspend_d", {"trade_date": "20240212"}, NOW) == []  # Spring Festival: closed
+
+
+def test_suspensions_appear_at_the_close(market: ExchangeMarket) -> None:
+    rows = market.rows("suspend_d", Q1, NOW)
+    day = rows[len(rows) // 2]["trade_date"]
+    assert market.rows("suspend_d", {"trade_date": day}, bj(day, 14, 59)) == []
+    assert market.rows("suspend_d", {"trade_date": day}, bj(day, 15, 0)) == \
+        market.rows("suspend_d", {"trade_date": day}, NOW)
+    assert max(r["trade_date"] for r in market.rows("suspend_d", Q1, bj(day, 14, 59))) < day
 
 
 # -- price consistency ----------------------------------------------------------------------------
@@ -400,14 +470,18 @@ def test_realtime_wildcards(market: ExchangeMarket) -> None:
     ("stk_mins", {"freq": "1min"}), ("idx_mins", {"ts_code": "000001.SH", "freq": "2min"}),
     ("rt_min", {"ts_code": "600000.SH", "freq": "1min"}), ("rt_idx_min", {"ts_code": "000001.SH"}),
     ("rt_idx_k", {}), ("rt_etf_k", {"ts_code": "5*.SH"}),
+    ("suspend_d", {}), ("suspend_d", {"end_date": "20240329", "suspend_type": "S"}),
+    ("suspend_d", {"trade_date": "20240105", "suspend_type": "X"}),
 ], ids=["daily-empty", "daily-end-only", "adj-empty", "fund-empty", "basic-empty", "premarket-empty",
         "index-no-code", "weight-no-code", "bad-date", "reversed-range", "mins-no-freq", "mins-upper-freq",
-        "mins-no-code", "mins-bad-freq", "rt-lower-freq", "rt-no-freq", "rt-k-no-code", "etf-no-topic"])
+        "mins-no-code", "mins-bad-freq", "rt-lower-freq", "rt-no-freq", "rt-k-no-code", "etf-no-topic",
+        "suspend-empty", "suspend-end-only", "suspend-bad-type"])
 def test_bad_params(market: ExchangeMarket, api: str, params: dict) -> None:
     with pytest.raises(BadParams):
         market.rows(api, params, NOW)
 
 
-def test_the_daily_message_is_tushares(market: ExchangeMarket) -> None:
+@pytest.mark.parametrize("api", ["daily", "suspend_d"])
+def test_the_daily_message_is_tushares(market: ExchangeMarket, api: str) -> None:
     with pytest.raises(BadParams, match="ts_code,trade_date至少输入一个参数"):
-        market.rows("daily", {}, NOW)
+        market.rows(api, {}, NOW)

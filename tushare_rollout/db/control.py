@@ -233,11 +233,13 @@ class StatusMatrixCell(Base):
         CheckConstraint("expected >= 0 AND present >= 0", name="counts_non_negative"),
         CheckConstraint("status <> 'not_applicable' OR reason IS NOT NULL", name="not_applicable_has_reason"),
         Index(None, "status", "period"),
+        Index(None, "period_date", "dataset"),
     )
 
     dataset: Mapped[str] = mapped_column(String(48), primary_key=True)
     scope: Mapped[str] = mapped_column(String(64), primary_key=True)
     period: Mapped[str] = mapped_column(String(16), primary_key=True, comment="a trade date, month or quarter")
+    period_date: Mapped[dt.date | None] = mapped_column(Date, comment="first day of the period, for ranges")
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     expected: Mapped[int] = mapped_column(BigInteger, nullable=False)
     present: Mapped[int] = mapped_column(BigInteger, nullable=False)
@@ -259,3 +261,20 @@ class ReadSwitch(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class RollbackBaseline(Base):
+    """What a rollback returns to, recorded in phase A: the schema revision, the newest run before
+    the rollout, the read switches and the flags at that moment."""
+
+    __tablename__ = "rollback_baselines"
+    __table_args__ = (one_of("phase", PHASES), Index(None, "rollout_batch", "recorded_at"))
+
+    baseline_id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    rollout_batch: Mapped[str] = mapped_column(String(253), nullable=False, comment="namespace/name")
+    phase: Mapped[str] = mapped_column(String(1), nullable=False, comment="the phase about to start")
+    schema_revision: Mapped[str] = mapped_column(String(32), nullable=False)
+    max_run_id: Mapped[int | None] = mapped_column(BigInteger, comment="newest ingest_runs.run_id before the phase")
+    read_switches: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, comment="module -> enabled")
+    flags_updated_at_ms: Mapped[int | None] = mapped_column(BigInteger, comment="flags.updatedAt in force")
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())

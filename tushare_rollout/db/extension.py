@@ -110,6 +110,22 @@ class SgeDailyExtra(Lineage, Base):
     settle_dire: Mapped[str | None] = mapped_column(Text, comment="delivery direction")
 
 
+class StockSuspension(Lineage, Base):
+    """``suspend_d``: one row per stock and trading day it was suspended (``S``) or resumed (``R``).
+
+    The status matrix subtracts full-day suspensions (``S`` without ``suspend_timing``) from the
+    listed universe to know which daily bars should exist.
+    """
+
+    __tablename__ = "stock_suspension"
+    __table_args__ = (one_of("suspend_type", ["S", "R"]), Index(None, "trade_date"))
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    trade_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    suspend_type: Mapped[str] = mapped_column(String(1), primary_key=True, comment="S suspended, R resumed")
+    suspend_timing: Mapped[str | None] = mapped_column(String(32), comment="intraday suspension, e.g. 09:30-10:00")
+
+
 class FxDailyQuote(Lineage, Base):
     """``fx_daily`` bid/ask OHLC and tick count; the unified bar holds the mid. ``trade_date`` is a GMT day."""
 

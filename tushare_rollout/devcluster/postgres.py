@@ -75,9 +75,14 @@ class Postgres:
         with self._admin() as conn:
             return conn.execute("show server_version").fetchone()[0]
 
-    def create_database(self, name: str) -> URL:
+    def create_database(self, name: str, template: str | None = None) -> URL:
+        """A new database; with ``template``, a copy of that database (which must have no connections)."""
         with self._admin() as conn:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+            if template is None:
+                conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+            else:
+                conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name),
+                                                                              sql.Identifier(template)))
         return self.url_for(name)
 
     def drop_database(self, name: str) -> None:

@@ -110,6 +110,10 @@ class Dataset:
     variants: tuple[tuple[str, str], ...] = ()  # SNAPSHOT / EXCHANGE: (parameter, value) per call
     code_param: str = "ts_code"  # CODE: the parameter naming the code
     calendar: str = "SSE"  # TRADE_DATE: the exchange whose open days are the partitions
+    # Beijing time on the trade date by which its data must be stored (the scheduling gate's deadline):
+    # the vendor's publication time plus the daily run's margin
+    deadline: dt.time = dt.time(18, 0)
+    may_be_empty: bool = False  # TRADE_DATE: an empty answer is data (no suspensions today), not "not yet"
 
     @property
     def fields(self) -> str:
@@ -154,7 +158,11 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
             targets=(_bar(AssetClass.STOCK, volume=100, amount=1000),)),
     Dataset("adj_factor", "adj_factor", plan=Plan.TRADE_DATE, asset_class="stock", **P0,
             targets=(_adj(AssetClass.STOCK),)),
-    Dataset("daily_basic", "daily_basic", plan=Plan.TRADE_DATE, asset_class="stock", **P0,
+    Dataset("suspend_d", "suspend_d", plan=Plan.TRADE_DATE, asset_class="stock", may_be_empty=True, **P0,
+            targets=(Target("stock_suspension", {"code": src("ts_code"), "trade_date": day("trade_date"),
+                                                 "suspend_type": src("suspend_type"),
+                                                 "suspend_timing": src("suspend_timing")}),)),
+    Dataset("daily_basic", "daily_basic", plan=Plan.TRADE_DATE, asset_class="stock", deadline=dt.time(19, 30), **P0,
             targets=(Target("stock_daily_basic", {
                 "code": src("ts_code"), "trade_date": day("trade_date"),
                 **{c: src(c) for c in ("close", "turnover_rate", "turnover_rate_f", "volume_ratio", "pe", "pe_ttm",
@@ -196,7 +204,8 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
                 "last_delivery_date": day("last_ddate"),
                 "attrs": attrs("trade_unit", "per_unit", "quote_unit", "quote_unit_desc", "d_mode_desc", "d_month"),
             }),)),
-    Dataset("fut_daily", "fut_daily", plan=Plan.TRADE_DATE, asset_class="future", calendar="SHFE", **P0,
+    Dataset("fut_daily", "fut_daily", plan=Plan.TRADE_DATE, asset_class="future", calendar="SHFE",
+            deadline=dt.time(22, 0), **P0,
             targets=(
                 Target("daily_bar", {
                     "asset_class": const("future"), "code": src("ts_code"), "trade_date": day("trade_date"),
@@ -217,7 +226,7 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
                 "attrs": attrs("trade_type", "t_unit", "p_unit", "min_change", "price_limit", "min_vol", "max_vol",
                                "trade_mode", "margin_rate", "liq_rate", "trade_time"),
             }),)),
-    Dataset("sge_daily", "sge_daily", plan=Plan.TRADE_DATE, asset_class="sge", **P0,
+    Dataset("sge_daily", "sge_daily", plan=Plan.TRADE_DATE, asset_class="sge", deadline=dt.time(19, 0), **P0,
             targets=(
                 Target("daily_bar", {
                     "asset_class": const("sge"), "code": src("ts_code"), "trade_date": day("trade_date"),

@@ -69,6 +69,17 @@ def incomplete(conn: Connection, dataset: Dataset, partitions: list[Partition]) 
     return out
 
 
+def record_targets(conn: Connection, datasets: list[Dataset], start: dt.date, codes: list[str]) -> None:
+    """What should exist from now on: each dataset over the market, or over each followed code."""
+    rows = [{"d": d.name, "scope": c, "batch": d.batch.value, "ac": d.asset_class, "start": start}
+            for d in datasets for c in (codes if d.plan is Plan.CODE else ["market"])]
+    conn.execute(text(
+        "INSERT INTO ingest_targets (dataset, scope, batch, asset_class, start_date, enabled)"
+        " VALUES (:d, :scope, :batch, :ac, :start, true) ON CONFLICT (dataset, scope) DO UPDATE SET"
+        " enabled = true, start_date = least(ingest_targets.start_date, EXCLUDED.start_date), updated_at = now()"),
+        rows)
+
+
 def start_run(conn: Connection, dataset: Dataset, mode: str, start: dt.date, end: dt.date, shard: tuple[int, int],
               job_name: str | None) -> int:
     return conn.execute(text(
@@ -95,7 +106,7 @@ def load_partition(engine: Engine, client: TushareClient, dataset: Dataset, part
                    tally: Tally) -> None:
     """Fetch one partition and commit its rows, checkpoint and run counters together."""
     rows = client.fetch(dataset.api, {**dataset.params, **partition.params}, fields=dataset.fields)
-    if not rows and dataset.plan is Plan.TRADE_DATE:
+    if not rows and dataset.plan is Plan.TRADE_DATE and not dataset.may_be_empty:
         # an open day without rows is not published yet (or not at all): leave it for the next run
         tally.empty += 1
         log.info("no rows yet dataset=%s partition=%s; left open", dataset.name, partition.key)

@@ -27,6 +27,8 @@ from ..db.upsert import DuplicateKeys
 from ..ingest import loader
 from ..ingest.datasets import DATASETS, FIRST, Dataset, Plan, for_batch
 from ..ingest.windows import lookback, plan, shard
+from .. import status
+from ..status import matrix
 from ..tushare import errors
 from ..tushare.client import TushareClient
 from . import ExitCode
@@ -108,6 +110,8 @@ def _ingest(engine: Engine, settings: JobSettings, chosen: list[Dataset], mode: 
     stages = [[d for d in chosen if d.name in FIRST], [d for d in chosen if d.name not in FIRST]]
     if any(d.plan is Plan.TRADE_DATE for d in stages[1]) and "trade_cal" not in {d.name for d in chosen}:
         stages[0].insert(0, DATASETS["trade_cal"])  # the window's calendar must be stored to plan trading days
+    with engine.begin() as conn:
+        loader.record_targets(conn, chosen, first, settings.index_codes)
     outcomes: list[DatasetOutcome] = []
     for stage in stages:
         with ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="ingest") as pool:
@@ -157,6 +161,10 @@ def _one(engine: Engine, settings: JobSettings, dataset: Dataset, mode: str, fir
                 loader.load_partition(engine, client, dataset, partition, outcome.run_id, outcome.tally)
                 if on_partition:
                     on_partition(dataset.name)
+            with engine.begin() as conn:  # the partitions this run touched, as the stored rows now say
+                cells = matrix.refresh(conn, [dataset.name], first, last, status.applicability(conn))
+            log.info("status dataset=%s window=%s..%s %s", dataset.name, f"{first:%Y%m%d}", f"{last:%Y%m%d}",
+                     " ".join(f"{k}={v}" for k, v in sorted(cells.items())))
         except errors.TushareError as exc:
             outcome.status, outcome.error_class, outcome.message = "failed", exc.error_class, str(exc)
         except DuplicateKeys as exc:

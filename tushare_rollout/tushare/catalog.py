@@ -128,6 +128,12 @@ APIS: dict[str, Api] = {a.name: a for a in [
         hidden="limit_status",
     ),
     _api(
+        "suspend_d", "每日停复牌信息",
+        "ts_code:str trade_date:str suspend_timing:str suspend_type:str",
+        key="ts_code trade_date suspend_type", max_rows=5000,
+        params="ts_code trade_date start_date end_date suspend_type", access=2000,
+    ),
+    _api(
         "fund_daily", "ETF(场内基金)日线行情",
         (
             "ts_code:str trade_date:str open:float high:float low:float close:float pre_close:float "

@@ -389,7 +389,7 @@ class FuturesMarket:
                                 "name": f"{p.name}{c.year % 100:02d}{c.month:02d}", "list_date": ld,
                                 "delist_date": fmt_day(c.delist_date), "d_month": f"{c.year}{c.month:02d}",
                                 "last_ddate": fmt_day(c.last_ddate), "trade_time_desc": tt})
-            if fut_type == "2":
+            if fut_type in (None, "2"):  # the default is every type
                 ld = fmt_day(max(p.start, self.days[0]))
                 for suffix, label in (("", "主力"), ("L", "连续")):
                     if ld <= today:

@@ -1,10 +1,10 @@
-"""Equities, ETFs and indices for the local Tushare server: eighteen APIs, generated deterministically.
+"""Equities, ETFs and indices for the local Tushare server: nineteen APIs, generated deterministically.
 
 :class:`ExchangeMarket` answers the calendar (``trade_cal``), the reference lists (``stock_basic``,
 ``fund_basic``, ``index_basic``), the daily bars and factors (``daily``, ``adj_factor``, ``daily_basic``,
-``fund_daily``, ``fund_adj``, ``index_daily``, ``index_weight``, ``stk_premarket``), minute history
-(``stk_mins``, ``idx_mins``) and the realtime snapshots (``rt_idx_k``, ``rt_idx_min``, ``rt_etf_k``,
-``rt_min``) over the Shanghai trading calendar, 2005 through 2026.
+``fund_daily``, ``fund_adj``, ``index_daily``, ``index_weight``, ``stk_premarket``), the suspensions
+(``suspend_d``), minute history (``stk_mins``, ``idx_mins``) and the realtime snapshots (``rt_idx_k``,
+``rt_idx_min``, ``rt_etf_k``, ``rt_min``) over the Shanghai trading calendar, 2005 through 2026.
 
 Generation
 ----------
@@ -18,11 +18,15 @@ Brownian bridge from the daily open to the daily close inside the daily range, t
 the low, with the daily volume split exactly over the 240 one-minute bars (09:31-11:30, 13:01-15:00,
 labelled by their end time).
 
+``suspend_d`` reads the same suspensions: over a stock's listing, an ``S`` row on every open day
+without a ``daily`` bar (so each listed stock-day has exactly one of the two) and an ``R`` row on the
+first traded day after such a run. Suspensions are whole days, so ``suspend_timing`` is always empty.
+
 Point in time
 -------------
-A day's bars (and factors, weights) exist once that Beijing day's session has closed (15:00);
-``stk_premarket`` once the day's pre-market (09:00). Realtime APIs answer the current session up to
-the last completed minute of ``now``. Reference lists show what is listed (and delisted) at ``now``.
+A day's bars (and factors, weights, suspensions) exist once that Beijing day's session has closed
+(15:00); ``stk_premarket`` once the day's pre-market (09:00). Realtime APIs answer the current session
+up to the last completed minute of ``now``. Reference lists show what is listed (and delisted) at ``now``.
 """
 
 from __future__ import annotations
@@ -197,8 +201,8 @@ class ExchangeMarket:
 
     APIS: frozenset[str] = frozenset({
         "trade_cal", "stock_basic", "fund_basic", "index_basic", "daily", "adj_factor", "daily_basic",
-        "fund_daily", "fund_adj", "index_daily", "index_weight", "stk_premarket", "stk_mins", "idx_mins",
-        "rt_idx_k", "rt_idx_min", "rt_etf_k", "rt_min",
+        "fund_daily", "fund_adj", "index_daily", "index_weight", "stk_premarket", "suspend_d", "stk_mins",
+        "idx_mins", "rt_idx_k", "rt_idx_min", "rt_etf_k", "rt_min",
     })
 
     def __init__(self, seed: int = 20240101) -> None:
@@ -211,6 +215,7 @@ class ExchangeMarket:
             "index_basic": self._index_basic, "daily": self._bars, "fund_daily": self._bars,
             "index_daily": self._bars, "adj_factor": self._adj, "fund_adj": self._adj,
             "daily_basic": self._daily_basic, "stk_premarket": self._premarket, "index_weight": self._index_weight,
+            "suspend_d": self._suspend_d,
             "stk_mins": self._mins, "idx_mins": self._mins, "rt_idx_k": self._rt_k, "rt_etf_k": self._rt_k,
             "rt_min": self._rt_min, "rt_idx_min": self._rt_min,
         }
@@ -653,6 +658,32 @@ class ExchangeMarket:
                         "float_share": _round(total * info["float_frac"], 4), "pre_close": pre,
                         "up_limit": float(up), "down_limit": float(down)})
         return out
+
+    def _suspend_d(self, api: str, params: Mapping[str, Any], now: dt.datetime) -> list[dict[str, Any]]:
+        """``S`` on each listed day without a bar, ``R`` on the first traded day after such a run.
+
+        Over a stock's listing, every open day has exactly one of a ``daily`` row or an ``S`` row.
+        """
+        if text(params, "ts_code") is None and not any(text(params, p) for p in ("trade_date", "start_date")):
+            raise BadParams("参数校验失败, ts_code,trade_date至少输入一个参数")
+        wanted = (text(params, "suspend_type") or "").upper() or None
+        if wanted not in (None, "S", "R"):
+            raise BadParams(f"参数校验失败, suspend_type参数错误: {text(params, 'suspend_type')} (可选 S, R)")
+        days = self._days(params, self._last_closed(now))
+        if not days:
+            return []
+        out: list[tuple[int, str, str]] = []
+        for code in self._codes_for(api, params):
+            path = self._path(code)
+            lo, hi = max(days[0], path.i0), min(days[-1], path.i0 + len(path.traded) - 1)
+            for k in range(lo, hi + 1):
+                j = k - path.i0
+                kind = "S" if not path.traded[j] else ("R" if j > 0 and not path.traded[j - 1] else None)
+                if kind is not None and wanted in (None, kind):
+                    out.append((k, code, kind))
+        out.sort(key=lambda t: (-t[0], t[1]))
+        return [{"ts_code": code, "trade_date": self._fmt(k), "suspend_timing": None, "suspend_type": kind}
+                for k, code, kind in out]
 
     def _index_weight(self, api: str, params: Mapping[str, Any], now: dt.datetime) -> list[dict[str, Any]]:
         index_code = text(params, "index_code")

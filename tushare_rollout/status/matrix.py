@@ -1,0 +1,421 @@
+"""The SSOT status matrix: every target (dataset x scope x period) checked against the stored rows.
+
+What *should* exist comes from the stored trading calendar and the listed universe (see
+:mod:`.coverage`); what *does* exist is counted in the data tables. Run logs are never consulted
+(the one exception, ``suspend_d``, reads the checkpoint that committed with its rows, because an
+empty answer is valid data there).
+
+Each dataset's cells over a window are computed by one set-based pass: per day, the instruments
+listed (a running sum over listing events), minus full-day suspensions, against the rows stored,
+less the rows that should not be there (outside a listing, on a suspended day, unknown codes;
+found by index probes per instrument, not by scanning the table twice). Cells that are not
+``complete`` get a sample of the keys that are missing or unexpected.
+"""
+
+from __future__ import annotations
+
+import calendar as _calendar
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from ..db import metadata
+from .coverage import COVERAGE, Coverage, Expect
+
+SAMPLE = 10  # keys per explain sample
+SAMPLED_CELLS = 200  # cells per refresh that get a key sample (the rest: `status --explain` computes it)
+MARKET = "market"
+CLOSED = "market closed"
+FLAG_OFF = "flag off"
+NO_PERMISSION = "no permission"
+NOT_LISTED = "not yet listed"
+DELISTED = "delisted"
+
+
+@dataclass
+class Cell:
+    dataset: str
+    scope: str
+    period: str
+    period_date: dt.date
+    status: str
+    expected: int
+    present: int
+    rule: str
+    reason: str | None = None
+    explain: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def target(self) -> str:
+        return f"{self.dataset}/{self.scope}/{self.period}"
+
+
+def _ymd(d: dt.date) -> str:
+    return d.strftime("%Y%m%d")
+
+
+def _verdict(expected: int, present_ok: int, unexpected: int) -> tuple[str, str | None]:
+    """The status of a cell from its counts (expected > 0).
+
+    >>> _verdict(5, 5, 0), _verdict(5, 0, 0), _verdict(5, 4, 0), _verdict(5, 5, 1)
+    (('complete', None), ('missing', 'none of 5 expected rows stored'), ('partial', '1 of 5 expected rows missing'), ('partial', '1 unexpected rows'))
+    """
+    missing = expected - present_ok
+    if missing <= 0 and unexpected == 0:
+        return "complete", None
+    if present_ok <= 0:
+        return "missing", f"none of {expected} expected rows stored"
+    parts = [f"{missing} of {expected} expected rows missing" if missing > 0 else "",
+             f"{unexpected} unexpected rows" if unexpected else ""]
+    return "partial", "; ".join(p for p in parts if p)
+
+
+def _filter(rule: Coverage, alias: str = "") -> str:
+    """``asset_class = :ac AND`` when the table holds several asset classes."""
+    has = "asset_class" in metadata.tables[rule.table].c
+    return f"{alias}asset_class = :ac AND " if has and rule.asset_class else ""
+
+
+def _listed(alias: str, day: str) -> str:
+    return (f"{alias}.list_date <= {day} AND ({alias}.delist_date IS NULL OR {day} < {alias}.delist_date + :incl)")
+
+
+def _days(conn: Connection, exchange: str, first: dt.date, last: dt.date) -> list[tuple[dt.date, bool]]:
+    return [tuple(r) for r in conn.execute(text(
+        "SELECT cal_date, is_open FROM trade_calendar WHERE exchange = :x AND cal_date BETWEEN :a AND :b"
+        " ORDER BY cal_date"), {"x": exchange, "a": first, "b": last})]
+
+
+def _closed(day: dt.date, rule: Coverage) -> Cell:
+    kind = "weekend" if day.weekday() >= 5 else "holiday"
+    return Cell(rule.dataset, MARKET, _ymd(day), day, "not_applicable", 0, 0, rule.expect.value, CLOSED,
+                {"calendar": rule.calendar, "closed": kind, "rule": rule.describe})
+
+
+# -- LISTED: the market's instruments per open day ------------------------------------------------------
+
+
+def _listed_counts(conn: Connection, rule: Coverage, first: dt.date, last: dt.date) -> dict[dt.date, dict[str, int]]:
+    """Per open day: listed, suspended, stored and unexpected row counts."""
+    p = {"ac": rule.asset_class, "a": first, "b": last, "cal": rule.calendar,
+         "incl": 1 if rule.delist_inclusive else 0}
+    f = _filter(rule)
+    rows = conn.execute(text(f"""
+        WITH days AS (
+            SELECT cal_date AS d FROM trade_calendar WHERE exchange = :cal AND is_open AND cal_date BETWEEN :a AND :b),
+        ev AS (
+            SELECT list_date AS d, 1 AS k FROM instrument WHERE asset_class = :ac AND list_date IS NOT NULL
+            UNION ALL
+            SELECT delist_date + :incl, -1 FROM instrument
+            WHERE asset_class = :ac AND list_date IS NOT NULL AND delist_date IS NOT NULL),
+        marks AS (SELECT d, k, 0 AS o FROM ev UNION ALL SELECT d, 0, 1 FROM days),
+        running AS (SELECT d, o, sum(k) OVER (ORDER BY d, o ROWS UNBOUNDED PRECEDING) AS n FROM marks),
+        present AS (
+            SELECT trade_date AS d, count(*) AS n FROM {rule.table}
+            WHERE {f} trade_date BETWEEN :a AND :b GROUP BY trade_date)
+        SELECT r.d, r.n, coalesce(p.n, 0) FROM running r LEFT JOIN present p ON p.d = r.d WHERE r.o = 1
+        ORDER BY r.d"""), p).all()
+    out = {d: {"listed": int(n), "present": int(present), "suspended": 0, "unexpected": 0} for d, n, present in rows}
+    if not out:
+        return out
+    bf = _filter(rule, "b.")
+    extra: list[tuple[dt.date, str, int]] = []
+    if rule.minus_suspensions:
+        extra += [(d, "suspended", n) for d, n in conn.execute(text(f"""
+            SELECT s.trade_date, count(*) FROM stock_suspension s
+            JOIN instrument i ON i.asset_class = :ac AND i.code = s.code AND {_listed("i", "s.trade_date")}
+            WHERE s.suspend_type = 'S' AND s.suspend_timing IS NULL AND s.trade_date BETWEEN :a AND :b
+            GROUP BY s.trade_date"""), p)]
+        extra += [(d, "unexpected", n) for d, n in conn.execute(text(f"""
+            SELECT s.trade_date, count(*) FROM stock_suspension s
+            JOIN instrument i ON i.asset_class = :ac AND i.code = s.code AND {_listed("i", "s.trade_date")}
+            JOIN {rule.table} b ON {bf} b.code = s.code AND b.trade_date = s.trade_date
+            WHERE s.suspend_type = 'S' AND s.suspend_timing IS NULL AND s.trade_date BETWEEN :a AND :b
+            GROUP BY s.trade_date"""), p)]
+    # rows outside their instrument's listing: two index range probes per instrument
+    extra += [(d, "unexpected", n) for d, n in conn.execute(text(f"""
+        SELECT x.d, count(*) FROM instrument i, LATERAL (
+            SELECT b.trade_date AS d FROM {rule.table} b
+            WHERE {bf} b.code = i.code AND b.trade_date >= :a
+              AND b.trade_date <= least(CAST(:b AS date), coalesce(i.list_date, CAST(:b AS date) + 1) - 1)
+            UNION ALL
+            SELECT b.trade_date FROM {rule.table} b
+            WHERE {bf} b.code = i.code AND i.list_date IS NOT NULL AND i.delist_date IS NOT NULL
+              AND b.trade_date >= greatest(CAST(:a AS date), i.delist_date + :incl) AND b.trade_date <= :b) x
+        WHERE i.asset_class = :ac GROUP BY x.d"""), p)]
+    unknown = _unknown_codes(conn, rule)
+    if unknown:
+        extra += [(d, "unexpected", n) for d, n in conn.execute(text(
+            f"SELECT trade_date, count(*) FROM {rule.table} WHERE {f} code = ANY(:codes)"
+            " AND trade_date BETWEEN :a AND :b GROUP BY trade_date"), {**p, "codes": unknown})]
+    for d, key, n in extra:
+        if d in out:
+            out[d][key] += int(n)
+    return out
+
+
+def _unknown_codes(conn: Connection, rule: Coverage) -> list[str]:
+    """Codes with rows but no instrument: a loose index scan (one probe per distinct code)."""
+    f = _filter(rule)
+    return list(conn.execute(text(f"""
+        WITH RECURSIVE codes AS (
+            (SELECT code FROM {rule.table} WHERE {f} TRUE ORDER BY code LIMIT 1)
+            UNION ALL
+            SELECT (SELECT code FROM {rule.table} WHERE {f} code > c.code ORDER BY code LIMIT 1)
+            FROM codes c WHERE c.code IS NOT NULL)
+        SELECT code FROM codes WHERE code IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM instrument i WHERE i.asset_class = :ac AND i.code = codes.code)"""),
+        {"ac": rule.asset_class}).scalars())
+
+
+def _listed_cells(conn: Connection, rule: Coverage, first: dt.date, last: dt.date) -> list[Cell]:
+    counts = _listed_counts(conn, rule, first, last)
+    cells = []
+    for day, is_open in _days(conn, rule.calendar, first, last):
+        if not is_open:
+            cells.append(_closed(day, rule))
+            continue
+        c = counts.get(day, {"listed": 0, "present": 0, "suspended": 0, "unexpected": 0})
+        expected = c["listed"] - c["suspended"]
+        ok = c["present"] - c["unexpected"]
+        explain = {"rule": rule.describe, "calendar": rule.calendar, "expected": expected, "present": ok,
+                   "listed": c["listed"], "suspended": c["suspended"], "unexpected": c["unexpected"],
+                   "missing": max(expected - ok, 0)}
+        if expected <= 0 and c["unexpected"] == 0:
+            cells.append(Cell(rule.dataset, MARKET, _ymd(day), day, "not_applicable", 0, ok, rule.expect.value,
+                              NOT_LISTED, explain))
+            continue
+        status, reason = _verdict(expected, ok, c["unexpected"])
+        cells.append(Cell(rule.dataset, MARKET, _ymd(day), day, status, expected, ok, rule.expect.value, reason,
+                          explain))
+    return cells
+
+
+def listed_keys(conn: Connection, rule: Coverage, day: dt.date, limit: int = SAMPLE) -> dict[str, list[str]]:
+    """Samples of the codes missing on ``day`` and of the codes stored that should not be."""
+    p = {"ac": rule.asset_class, "d": day, "incl": 1 if rule.delist_inclusive else 0, "n": limit}
+    bf = _filter(rule, "b.")
+    suspended = ("EXISTS (SELECT 1 FROM stock_suspension s WHERE s.code = {c} AND s.trade_date = :d"
+                 " AND s.suspend_type = 'S' AND s.suspend_timing IS NULL)") if rule.minus_suspensions else "FALSE"
+    missing = conn.execute(text(f"""
+        SELECT i.code FROM instrument i WHERE i.asset_class = :ac AND {_listed("i", "CAST(:d AS date)")}
+          AND NOT {suspended.format(c="i.code")}
+          AND NOT EXISTS (SELECT 1 FROM {rule.table} b WHERE {bf} b.code = i.code AND b.trade_date = :d)
+        ORDER BY i.code LIMIT :n"""), p).scalars().all()
+    unexpected = conn.execute(text(f"""
+        SELECT b.code FROM {rule.table} b WHERE {bf} b.trade_date = :d AND (
+            NOT EXISTS (SELECT 1 FROM instrument i WHERE i.asset_class = :ac AND i.code = b.code
+                        AND {_listed("i", "b.trade_date")})
+            OR {suspended.format(c="b.code")})
+        ORDER BY b.code LIMIT :n"""), p).scalars().all()
+    return {"missing_sample": list(missing), "unexpected_sample": list(unexpected)}
+
+
+# -- CODES / MONTH_END: followed codes -----------------------------------------------------------------
+
+
+def followed_codes(conn: Connection, dataset: str) -> list[str]:
+    return list(conn.execute(text(
+        "SELECT scope FROM ingest_targets WHERE dataset = :d AND enabled AND scope <> 'market' ORDER BY scope"),
+        {"d": dataset}).scalars())
+
+
+def _code_cells(conn: Connection, rule: Coverage, first: dt.date, last: dt.date) -> list[Cell]:
+    codes = followed_codes(conn, rule.dataset)
+    listing = {code: (a, b) for code, a, b in conn.execute(text(
+        "SELECT code, list_date, delist_date FROM instrument WHERE asset_class = :ac AND code = ANY(:codes)"),
+        {"ac": rule.asset_class, "codes": codes})}
+    code_col = "index_code" if rule.expect is Expect.MONTH_END else "code"
+    present: dict[tuple[str, dt.date], int] = {(c, d): int(n) for c, d, n in conn.execute(text(
+        f"SELECT {code_col}, trade_date, count(*) FROM {rule.table} WHERE {_filter(rule)} {code_col} = ANY(:codes)"
+        " AND trade_date BETWEEN :a AND :b GROUP BY 1, 2"),
+        {"ac": rule.asset_class, "codes": codes, "a": first, "b": last})}
+    cells = []
+    if rule.expect is Expect.CODES:
+        days = _days(conn, rule.calendar, first, last)
+        for code in codes:
+            for day, is_open in days:
+                cells.append(_code_cell(rule, code, _ymd(day), day, day if is_open else None, listing.get(code),
+                                        present.get((code, day), 0)))
+        return cells
+    # MONTH_END: the month's snapshot is due on its last open day (from the whole month's calendar)
+    month_end_of_last = last.replace(day=_calendar.monthrange(last.year, last.month)[1])
+    ends: dict[dt.date, dt.date | None] = {}
+    for day, is_open in _days(conn, rule.calendar, first.replace(day=1), month_end_of_last):
+        ends.setdefault(day.replace(day=1), None)
+        if is_open:
+            ends[day.replace(day=1)] = day
+    for code in codes:
+        for month, snapshot_day in ends.items():
+            n = sum(v for (c, d), v in present.items() if c == code and d.replace(day=1) == month)
+            cell = _code_cell(rule, code, f"{month:%Y%m}", month, snapshot_day, listing.get(code), n)
+            if snapshot_day is not None and snapshot_day > last and cell.status != "complete":
+                cell = Cell(rule.dataset, code, cell.period, month, "not_applicable", 0, n, rule.expect.value,
+                            "month not closed yet", cell.explain)
+            cells.append(cell)
+    return cells
+
+
+def _code_cell(rule: Coverage, code: str, period: str, period_date: dt.date, day: dt.date | None,
+               listing: tuple[dt.date | None, dt.date | None] | None, present: int) -> Cell:
+    """One followed code over one period, due on ``day`` (``None``: no open day in the period)."""
+    list_date, delist_date = listing or (None, None)
+    explain: dict[str, Any] = {"rule": rule.describe, "calendar": rule.calendar, "code": code, "rows": present,
+                               "due": day and day.isoformat(), "list_date": list_date and list_date.isoformat(),
+                               "delist_date": delist_date and delist_date.isoformat()}
+    if listing is None:  # a followed code nobody lists: that is itself wrong
+        return Cell(rule.dataset, code, period, period_date, "missing", 1, 0, rule.expect.value,
+                    f"{code} is not in the instrument list", explain)
+    reason = (CLOSED if day is None else NOT_LISTED if list_date is None or day < list_date
+              else DELISTED if delist_date is not None and day >= delist_date else None)
+    if reason is not None:
+        return Cell(rule.dataset, code, period, period_date, "not_applicable", 0, present, rule.expect.value, reason,
+                    explain)
+    if present >= 1:
+        return Cell(rule.dataset, code, period, period_date, "complete", 1, 1, rule.expect.value, None, explain)
+    return Cell(rule.dataset, code, period, period_date, "missing", 1, 0, rule.expect.value, f"no row for {code}",
+                explain)
+
+
+# -- CALENDAR, SNAPSHOT, ANSWERED -------------------------------------------------------------------------
+
+
+def _calendar_cells(conn: Connection, rule: Coverage, first: dt.date, last: dt.date, exchanges: Iterable[str]
+                    ) -> list[Cell]:
+    stored = {(x, m): int(n) for x, m, n in conn.execute(text(
+        "SELECT exchange, date_trunc('month', cal_date)::date, count(*) FROM trade_calendar"
+        " WHERE cal_date BETWEEN :a AND :b GROUP BY 1, 2"), {"a": first, "b": last})}
+    cells = []
+    month = first.replace(day=1)
+    while month <= last:
+        lo = max(month, first)
+        hi = min(month.replace(day=_calendar.monthrange(month.year, month.month)[1]), last)
+        expected = (hi - lo).days + 1
+        for x in exchanges:
+            n = stored.get((x, month), 0)
+            status, reason = _verdict(expected, min(n, expected), 0)
+            cells.append(Cell(rule.dataset, x, f"{month:%Y%m}", month, status, expected, n, rule.expect.value, reason,
+                              {"rule": rule.describe, "days": [lo.isoformat(), hi.isoformat()]}))
+        month = hi + dt.timedelta(days=1)
+    return cells
+
+
+def _snapshot_cells(conn: Connection, rule: Coverage, last: dt.date) -> list[Cell]:
+    counts = dict(conn.execute(text(
+        "SELECT coalesce(list_status, '?'), count(*) FROM instrument WHERE asset_class = :ac GROUP BY 1"),
+        {"ac": rule.asset_class}).all())
+    n = sum(counts.values())
+    status, reason = ("complete", None) if n else ("missing", f"no {rule.asset_class} instruments stored")
+    return [Cell(rule.dataset, MARKET, "current", last, status, 1, min(n, 1), rule.expect.value, reason,
+                 {"rule": rule.describe, "instruments": n, "by_list_status": counts})]
+
+
+def _answered_cells(conn: Connection, rule: Coverage, first: dt.date, last: dt.date) -> list[Cell]:
+    answered = dict(conn.execute(text(
+        "SELECT partition_key, rows FROM ingest_checkpoints WHERE dataset = :d AND partition_key BETWEEN :a AND :b"),
+        {"d": rule.dataset, "a": _ymd(first), "b": _ymd(last)}).all())
+    stored = {d: int(n) for d, n in conn.execute(text(
+        f"SELECT trade_date, count(*) FROM {rule.table} WHERE trade_date BETWEEN :a AND :b GROUP BY 1"),
+        {"a": first, "b": last})}
+    cells = []
+    for day, is_open in _days(conn, rule.calendar, first, last):
+        if not is_open:
+            cells.append(_closed(day, rule))
+            continue
+        rows = answered.get(_ymd(day))
+        n = stored.get(day, 0)
+        explain = {"rule": rule.describe, "calendar": rule.calendar, "answer_rows": rows, "stored": n}
+        if rows is None:
+            cells.append(Cell(rule.dataset, MARKET, _ymd(day), day, "missing", 1, 0, rule.expect.value,
+                              "the day's answer is not stored", explain))
+        elif n < rows:
+            cells.append(Cell(rule.dataset, MARKET, _ymd(day), day, "partial", 1, 0, rule.expect.value,
+                              f"{rows - n} of {rows} answered rows missing", explain))
+        else:
+            cells.append(Cell(rule.dataset, MARKET, _ymd(day), day, "complete", 1, 1, rule.expect.value, None, explain))
+    return cells
+
+
+# -- the public surface -----------------------------------------------------------------------------------
+
+
+def compute(conn: Connection, dataset: str, first: dt.date, last: dt.date, *, off: str | None = None,
+            sample_cells: int = SAMPLED_CELLS) -> list[Cell]:
+    """The cells of ``dataset`` over ``first..last``; ``off`` makes them all ``not_applicable`` for that reason."""
+    rule = COVERAGE[dataset]
+    if rule.expect is Expect.LISTED:
+        cells = _listed_cells(conn, rule, first, last)
+    elif rule.expect in (Expect.CODES, Expect.MONTH_END):
+        cells = _code_cells(conn, rule, first, last)
+    elif rule.expect is Expect.CALENDAR:
+        from ..ingest.datasets import DATASETS
+        cells = _calendar_cells(conn, rule, first, last, [v for _, v in DATASETS[dataset].variants])
+    elif rule.expect is Expect.SNAPSHOT:
+        cells = _snapshot_cells(conn, rule, last)
+    else:
+        cells = _answered_cells(conn, rule, first, last)
+    if off is not None:
+        return [Cell(c.dataset, c.scope, c.period, c.period_date, "not_applicable", 0, c.present, c.rule, off,
+                     {**c.explain, "would_be": c.status}) for c in cells]
+    if rule.expect is Expect.LISTED:
+        for cell in [c for c in cells if c.status in ("partial", "missing")][:sample_cells]:
+            cell.explain.update(listed_keys(conn, rule, cell.period_date))
+    return cells
+
+
+def store(conn: Connection, dataset: str, first: dt.date, last: dt.date, cells: list[Cell]) -> None:
+    """Replace ``dataset``'s stored cells over ``first..last`` with ``cells`` (in the caller's transaction)."""
+    conn.execute(text(
+        "DELETE FROM status_matrix WHERE dataset = :d AND (period_date BETWEEN :a AND :b OR period = 'current')"),
+        {"d": dataset, "a": first.replace(day=1) if COVERAGE[dataset].expect in (Expect.CALENDAR, Expect.MONTH_END)
+         else first, "b": last})
+    if not cells:
+        return
+    conn.execute(text(
+        "INSERT INTO status_matrix (dataset, scope, period, period_date, status, expected, present, rule, reason,"
+        " explain, computed_at) VALUES (:dataset, :scope, :period, :period_date, :status, :expected, :present,"
+        " :rule, :reason, CAST(:explain AS jsonb), now())"),
+        [{**asdict(c), "explain": json.dumps(c.explain, default=str, ensure_ascii=False)} for c in cells])
+
+
+def refresh(conn: Connection, datasets: Iterable[str], first: dt.date, last: dt.date,
+            off: Mapping[str, str | None] | None = None) -> dict[str, int]:
+    """Recompute and store the cells of ``datasets`` over ``first..last``; counts per status."""
+    totals: dict[str, int] = {}
+    for name in datasets:
+        cells = compute(conn, name, first, last, off=(off or {}).get(name))
+        store(conn, name, first, last, cells)
+        for c in cells:
+            totals[c.status] = totals.get(c.status, 0) + 1
+    return totals
+
+
+def load(conn: Connection, datasets: Iterable[str] | None = None, since: dt.date | None = None,
+         until: dt.date | None = None) -> list[Cell]:
+    rows = conn.execute(text(
+        "SELECT dataset, scope, period, period_date, status, expected, present, rule, reason, explain"
+        " FROM status_matrix WHERE (CAST(:ds AS text[]) IS NULL OR dataset = ANY(:ds))"
+        " AND (CAST(:a AS date) IS NULL OR period_date >= :a) AND (CAST(:b AS date) IS NULL OR period_date <= :b)"
+        " ORDER BY dataset, scope, period"),
+        {"ds": list(datasets) if datasets is not None else None, "a": since, "b": until}).all()
+    return [Cell(*r) for r in rows]
+
+
+def parse_target(target: str) -> tuple[str, str, str]:
+    """``dataset/scope/period`` (scope defaults to ``market``: ``daily/20240105`` works too).
+
+    >>> parse_target("daily/20240105"), parse_target("index_daily/000300.SH/20240105")
+    (('daily', 'market', '20240105'), ('index_daily', '000300.SH', '20240105'))
+    """
+    parts = target.split("/")
+    if len(parts) == 2:
+        parts = [parts[0], MARKET, parts[1]]
+    if len(parts) != 3 or not all(parts):
+        raise ValueError(f"target {target!r} is not dataset/scope/period (e.g. daily/market/20240105)")
+    if parts[0] not in COVERAGE:
+        raise ValueError(f"unknown dataset {parts[0]!r}; known: {', '.join(COVERAGE)}")
+    return parts[0], parts[1], parts[2]
