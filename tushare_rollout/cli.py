@@ -146,6 +146,97 @@ def job_ingest(
     raise typer.Exit(int(result.code))
 
 
+@job_app.command("gate")
+def job_gate(
+    phase: Annotated[str, typer.Option(help="The phase whose gate to run: A, B, C, D or E.")],
+    as_of: Annotated[str | None, typer.Option("--as-of", metavar="DATE|TIME",
+                                              help="Evaluate as if it were then: YYYY-MM-DD (end of that Beijing day) "
+                                                   "or an ISO time. Default: now.")] = None,
+    since: Annotated[str | None, typer.Option(metavar="YYYYMMDD", help="First trade date checked (default: the last "
+                                                                      "TSR_GATES__WINDOW_DAYS open days).")] = None,
+    show_passes: Annotated[bool, typer.Option("--passes/--no-passes", help="List passing checks too.")] = True,
+) -> None:
+    """Run a phase's checks on the stored data; store every result; exit 0 pass, 2 FAIL, 3 could not evaluate."""
+    import datetime as dt
+
+    from .gates import render
+    from .jobs import gate
+    from .jobs.settings import JobSettings
+
+    try:
+        moment = gate.parse_as_of(as_of, lambda: dt.datetime.now(dt.timezone.utc))
+        first = dt.datetime.strptime(since, "%Y%m%d").date() if since else None
+    except ValueError as exc:
+        typer.echo(f"bad argument: --as-of is YYYY-MM-DD or an ISO time, --since is YYYYMMDD ({exc})", err=True)
+        raise typer.Exit(4) from None
+    settings = JobSettings()
+    with err.status(f"evaluating gate {phase} ..."):
+        outcome = gate.run(settings, phase=phase.upper(), as_of=moment, since=first)
+    if outcome.report is not None:
+        Console(width=max(Console().width, 140)).print(render.table(outcome.report, passes=show_passes))
+    gate.write_termination_log(outcome, settings.termination_log)
+    typer.echo(outcome.message, err=outcome.code != 0)
+    raise typer.Exit(int(outcome.code))
+
+
+@job_app.command("baseline")
+def job_baseline(
+    flags: Annotated[str, typer.Option(envvar="TSR_FLAGS", metavar="JSON",
+                                       help="The rollout_flags_v1 in force, as JSON (TSR_FLAGS).")],
+    generation: Annotated[int, typer.Option(help="metadata.generation of the RolloutBatch.")] = 0,
+) -> None:
+    """Phase A: record the flags in force and the rollback baseline of TSR_ROLLOUT_BATCH."""
+    from .jobs import baseline
+    from .jobs.settings import JobSettings
+
+    outcome = baseline.run(JobSettings(), flags_json=flags, generation=generation)
+    typer.echo(outcome.message, err=outcome.code != 0)
+    raise typer.Exit(int(outcome.code))
+
+
+@app.command()
+def status(
+    dataset: Annotated[list[str] | None, typer.Option(help="Only these datasets (repeatable).")] = None,
+    since: Annotated[str | None, typer.Option(metavar="YYYYMMDD", help="Only periods from this day on.")] = None,
+    until: Annotated[str | None, typer.Option(metavar="YYYYMMDD", help="Only periods up to this day.")] = None,
+    explain: Annotated[str | None, typer.Option(metavar="TARGET", help="Explain one cell: dataset/scope/period, "
+                                                                       "e.g. daily/market/20240105.")] = None,
+    refresh: Annotated[bool, typer.Option(help="Recompute the cells from the stored rows first (needs --since).")
+                       ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """The SSOT status matrix: complete / partial / missing / not_applicable per dataset, scope and period."""
+    import datetime as dt
+    import json
+
+    from rich.console import Console as RichConsole
+
+    from .jobs.settings import JobSettings
+    from .status import render, report
+
+    try:
+        days = [dt.datetime.strptime(d, "%Y%m%d").date() if d else None for d in (since, until)]
+        result = report.run(JobSettings(), datasets=dataset or None, since=days[0], until=days[1], explain=explain,
+                            refresh=refresh)
+    except ValueError as exc:
+        typer.echo(f"bad argument: {exc}", err=True)
+        raise typer.Exit(4) from None
+    except report.Unavailable as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(3) from None
+    if as_json:
+        typer.echo(json.dumps(result.as_json(), default=str, ensure_ascii=False, indent=1))
+        raise typer.Exit(0)
+    out = RichConsole(width=max(RichConsole().width, 150))
+    if result.explained is not None:
+        out.print_json(json.dumps(result.explained, default=str, ensure_ascii=False))
+        raise typer.Exit(0)
+    out.print(render.table(result.cells))
+    if any(c.status in ("partial", "missing") for c in result.cells):
+        out.print(render.problems(result.cells))
+    typer.echo(result.summary)
+
+
 @db_app.command("partitions")
 def db_partitions(
     first: Annotated[str, typer.Option("--from", metavar="YYYY-MM", help="First month.")],

@@ -62,9 +62,12 @@ def is_known(revision: str) -> bool:
         return False
 
 
-def position(engine: Engine) -> Position:
-    with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
+def position(bind: Engine | Connection) -> Position:
+    if isinstance(bind, Connection):
+        current = MigrationContext.configure(bind).get_current_revision()
+    else:
+        with bind.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
     found = heads()
     if len(found) != 1:
         raise CommandError(f"the migrations have {len(found)} heads ({', '.join(found)}); merge them first")

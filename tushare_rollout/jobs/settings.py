@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 from ..config import SecretStr, SettingsBase, plain_env
 from ..tushare.client import TushareOptions
+
+
+class GateOptions(BaseModel):
+    """``spec.gates`` as the gate Job receives it (TSR_GATES__STABLE_TRADING_DAYS, TSR_GATES__THRESHOLDS='{...}')."""
+
+    stable_trading_days: int = Field(3, ge=1, le=250, description="clean trading days P2 needs (stableTradingDays)")
+    window_days: int = Field(20, ge=1, le=5000, description="open days a gate looks back over without --since")
+    thresholds: dict[str, dict[str, float | None]] = Field(
+        default_factory=dict, description='per check: {"warn": x, "fail": y}, e.g. {"quality.step_changes": {"fail": 5}}')
 
 
 class JobSettings(SettingsBase):
@@ -28,4 +37,6 @@ class JobSettings(SettingsBase):
     shard_index: int = Field(0, ge=0, validation_alias=AliasChoices("JOB_COMPLETION_INDEX", "TSR_SHARD_INDEX"))
     shard_count: int = Field(1, ge=1, validation_alias=AliasChoices("JOB_COMPLETION_COUNT", "TSR_SHARD_COUNT"))
     job_name: str | None = None
+    rollout_batch: str | None = Field(None, description="namespace/name of the RolloutBatch the Job works for")
+    gates: GateOptions = Field(default_factory=GateOptions)
     termination_log: str = "/dev/termination-log"

@@ -1,0 +1,78 @@
+"""What a check sees: the connection, the phase's datasets, the window of trade dates and the clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, text
+
+from ..db import metadata
+from ..ingest.datasets import Dataset, Plan
+from ..status import matrix
+from ..status.matrix import Cell
+
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+@dataclass
+class Context:
+    conn: Connection
+    phase: str
+    batches: list[str]
+    datasets: list[Dataset]  # the phase's datasets that apply (flag on, permission granted)
+    first: dt.date  # the window of trade dates checked
+    last: dt.date
+    as_of: dt.datetime  # aware; "now" for deadlines
+    rollout_batch: str | None = None
+    stable_trading_days: int = 3
+    off: dict[str, str | None] = field(default_factory=dict)  # every dataset of the phase -> why it is off
+    # re-ingests one partition in a transaction that is rolled back; returns rows it would change
+    replay: Callable[[Dataset, str], int | str] | None = None  # str: why it could not replay
+    _cells: dict[str, list[Cell]] = field(default_factory=dict)
+
+    def trade_date_datasets(self) -> list[Dataset]:
+        return [d for d in self.datasets if d.plan is Plan.TRADE_DATE]
+
+    def bar_datasets(self) -> list[Dataset]:
+        """Datasets that write the unified daily bar."""
+        return [d for d in self.datasets if d.targets[0].table == "daily_bar"]
+
+    def by_name(self, name: str) -> Dataset | None:
+        return next((d for d in self.datasets if d.name == name), None)
+
+    def cells(self, dataset: str) -> list[Cell]:
+        """The dataset's status cells over the window, recomputed from the stored rows (once per gate run)
+        and stored, so the matrix a person reads agrees with the gate."""
+        if dataset not in self._cells:
+            cells = matrix.compute(self.conn, dataset, self.first, self.last)
+            matrix.store(self.conn, dataset, self.first, self.last, cells)
+            self._cells[dataset] = cells
+        return self._cells[dataset]
+
+    def open_days(self, exchange: str = "SSE", first: dt.date | None = None, last: dt.date | None = None
+                  ) -> list[dt.date]:
+        return list(self.conn.execute(text(
+            "SELECT cal_date FROM trade_calendar WHERE exchange = :x AND is_open AND cal_date BETWEEN :a AND :b"
+            " ORDER BY cal_date"), {"x": exchange, "a": first or self.first, "b": last or self.last}).scalars())
+
+    def due_day(self, dataset: Dataset) -> dt.date | None:
+        """The newest open day whose data is due at ``as_of`` (its deadline has passed)."""
+        local = self.as_of.astimezone(BEIJING)
+        today_due = local.time() >= dataset.deadline
+        newest = local.date() if today_due else local.date() - dt.timedelta(days=1)
+        return self.conn.execute(text(
+            "SELECT max(cal_date) FROM trade_calendar WHERE exchange = :x AND is_open AND cal_date <= :d"),
+            {"x": dataset.calendar, "d": newest}).scalar_one()
+
+    def where(self, dataset: Dataset, alias: str = "") -> tuple[str, dict]:
+        """SQL filter selecting ``dataset``'s rows of its first target in the window."""
+        target = dataset.targets[0]
+        a = f"{alias}." if alias else ""
+        clause = f"{a}trade_date BETWEEN :first AND :last"
+        params = {"first": self.first, "last": self.last}
+        if "asset_class" in metadata.tables[target.table].c and dataset.asset_class:
+            clause = f"{a}asset_class = :ac AND {clause}"
+            params["ac"] = dataset.asset_class
+        return clause, params

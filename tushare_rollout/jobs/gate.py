@@ -1,0 +1,163 @@
+"""``tushare-rollout job gate --phase X``: evaluate a phase's checks on the stored data and record them.
+
+Exit code: 0 every check passed (WARNs allowed), 2 a FAIL-level check failed, 3 the gate could not
+be evaluated (database unreachable, nothing to check yet), 4 bad configuration (unknown check in
+the thresholds, no DATABASE_URL). The JSON summary goes to the termination log for the operator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from .. import status
+from ..db import metadata, migrate
+from ..db.engine import BadDatabaseURL, first_line, make_engine, safe_url
+from ..db.upsert import upsert
+from ..gates import runner
+from ..gates.context import BEIJING, Context
+from ..gates.runner import Report
+from ..ingest.datasets import Dataset, for_batch
+from ..db.base import Batch
+from ..tushare import errors
+from ..tushare.client import TushareClient
+from . import ExitCode
+from .settings import JobSettings
+
+PHASES = ("A", "B", "C", "D", "E")
+
+
+@dataclass
+class GateOutcome:
+    code: ExitCode
+    message: str
+    report: Report | None = None
+
+    def as_json(self) -> str:
+        body = {"exitCode": int(self.code), "message": self.message}
+        if self.report is not None:
+            body.update(self.report.summary())
+            body["failed"] = [{k: f[k] for k in ("check", "dataset", "value", "message")} | {"sample": f["sample"][:3]}
+                              for f in body["failed"][:8]]
+        return json.dumps(body, default=str, ensure_ascii=False)
+
+
+def parse_as_of(value: str | None, now: Callable[[], dt.datetime]) -> dt.datetime:
+    """``--as-of``: a date (the end of that Beijing day) or an ISO time (Beijing when it names no zone).
+
+    >>> parse_as_of("2024-03-29", dt.datetime.now).isoformat()
+    '2024-03-29T23:59:59+08:00'
+    >>> parse_as_of("20240329T16:30", dt.datetime.now).isoformat()
+    '2024-03-29T16:30:00+08:00'
+    """
+    if value is None:
+        return now().astimezone(BEIJING)
+    text = value.strip()
+    for fmt in ("%Y-%m-%d", "%Y%m%d"):
+        try:
+            day = dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+        return dt.datetime.combine(day, dt.time(23, 59, 59), BEIJING)
+    if len(text) > 8 and text[8] == "T" and text[:8].isdigit():
+        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    moment = dt.datetime.fromisoformat(text)
+    return moment.replace(tzinfo=BEIJING) if moment.tzinfo is None else moment
+
+
+def run(settings: JobSettings, *, phase: str, as_of: dt.datetime, since: dt.date | None = None) -> GateOutcome:
+    if phase not in PHASES:
+        return GateOutcome(ExitCode.BAD_CONFIGURATION, f"--phase is one of {', '.join(PHASES)}, got {phase!r}")
+    if settings.database_url is None:
+        return GateOutcome(ExitCode.BAD_CONFIGURATION, "DATABASE_URL is not set: point it at the PostgreSQL database")
+    try:
+        checks = runner.thresholds(runner.checks_for(phase), settings.gates.thresholds,
+                                   settings.gates.stable_trading_days)
+    except ValueError as exc:
+        return GateOutcome(ExitCode.BAD_CONFIGURATION, f"spec.gates.thresholds: {exc}")
+    try:
+        engine = make_engine(settings.database_url.get_secret_value())
+    except BadDatabaseURL as exc:
+        return GateOutcome(ExitCode.BAD_CONFIGURATION, str(exc))
+    client = TushareClient.from_settings(settings) if settings.tushare_token is not None else None
+    try:
+        with engine.begin() as conn:
+            outcome = _gate(conn, settings, phase, as_of, since, checks, client)
+    except OperationalError as exc:
+        return GateOutcome(ExitCode.RETRYABLE, f"cannot reach PostgreSQL at {safe_url(engine.url)}: {first_line(exc)}")
+    except DBAPIError as exc:
+        return GateOutcome(ExitCode.RETRYABLE, f"the gate's queries failed: {first_line(exc)}")
+    finally:
+        if client is not None:
+            client.close()
+        engine.dispose()
+    return outcome
+
+
+def _window_start(conn: Connection, last: dt.date, open_days: int) -> dt.date:
+    from sqlalchemy import text
+    first = conn.execute(text(
+        "SELECT min(cal_date) FROM (SELECT cal_date FROM trade_calendar WHERE exchange = 'SSE' AND is_open"
+        " AND cal_date <= :d ORDER BY cal_date DESC LIMIT :n) x"), {"d": last, "n": open_days}).scalar_one()
+    return first or last
+
+
+def _gate(conn: Connection, settings: JobSettings, phase: str, as_of: dt.datetime, since: dt.date | None,
+          checks: list, client: TushareClient | None) -> GateOutcome:
+    position = migrate.position(conn)
+    if phase != "A" and not position.at_head:
+        return GateOutcome(ExitCode.RETRYABLE, f"cannot evaluate: {position.describe()}")
+    batches = runner.PHASE_BATCHES[phase]
+    phase_datasets = [d for b in batches for d in for_batch(Batch(b))]
+    off = status.applicability(conn, settings.rollout_batch)
+    off = {d.name: off.get(d.name) for d in phase_datasets}
+    datasets = [d for d in phase_datasets if off[d.name] is None]
+    if phase != "A" and not datasets:
+        why = (f"phase {phase} has no datasets yet" if not phase_datasets else
+               f"every dataset of phase {phase} is switched off ({'; '.join(sorted(set(filter(None, off.values()))))})")
+        return GateOutcome(ExitCode.RETRYABLE, f"cannot evaluate: {why}")
+    last = as_of.astimezone(BEIJING).date()
+    first = since or _window_start(conn, last, settings.gates.window_days)
+    ctx = Context(conn, phase, batches, datasets, first, last, as_of, settings.rollout_batch,
+                  settings.gates.stable_trading_days, off, _replayer(conn, client) if client else None)
+    report = runner.evaluate(ctx, checks)
+    runner.store(conn, ctx, report, settings.job_name)
+    failed = report.failed
+    verdict = "passed" if not failed else f"FAILED ({len(failed)} checks: " + \
+        ", ".join(dict.fromkeys(r.check.name for r in failed)) + ")"
+    message = (f"gate {phase} {verdict} over {first:%Y%m%d}..{last:%Y%m%d}: {len(report.results)} results, "
+               f"{len(report.warned)} warnings")
+    return GateOutcome(ExitCode.CHECK_FAILED if failed else ExitCode.OK, message, report)
+
+
+def _replayer(conn: Connection, client: TushareClient) -> Callable[[Dataset, str], int | str]:
+    """Re-ingest one closed partition in a savepoint that is rolled back: the rows it would change."""
+    def replay(dataset: Dataset, key: str) -> int | str:
+        try:
+            rows = client.fetch(dataset.api, {**dataset.params, "trade_date": key}, fields=dataset.fields)
+        except errors.TushareError as exc:
+            return f"not replayed: {exc}"
+        changed = 0
+        savepoint = conn.begin_nested()
+        try:
+            for target in dataset.targets:
+                mapped = list(dict.fromkeys(target.row(r) for r in rows))
+                result = upsert(conn, metadata.tables[target.table], mapped, list(target.columns), run_id=0)
+                changed += result.inserted + result.updated
+        finally:
+            savepoint.rollback()
+        return changed
+    return replay
+
+
+def write_termination_log(outcome: GateOutcome, path: str) -> None:
+    directory = os.path.dirname(path) or "."
+    if os.access(path, os.W_OK) or (not os.path.exists(path) and os.access(directory, os.W_OK)):
+        with open(path, "w") as f:
+            f.write(outcome.as_json()[:4000] + "\n")
