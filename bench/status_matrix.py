@@ -133,7 +133,7 @@ class Market:
                 self.suspended[i, start:end] = True
                 if end < hi:
                     self.resumed.append((i, end))
-        self.resumed = [(i, e) for i, e in self.resumed if not self.suspended[i, e]]
+        self.resumed = sorted({(i, e) for i, e in self.resumed if not self.suspended[i, e]})
         candidates = np.argwhere(self.listed & ~self.suspended)
         picks = candidates[rng.choice(len(candidates), max(1, int(len(candidates) * INTRADAY_PER_DAY)),
                                       replace=False)]
@@ -443,7 +443,7 @@ def check(m: Market, cells: list[matrix.Cell], alt: dict[dt.date, dict]) -> tupl
         day = m.open_days[d]
         c = by_day.get(day)
         sample = (c.explain.get("missing_sample") or []) if c else []
-        want = [codes[i] for i in who]
+        want = sorted(codes[i] for i in who)
         line = (f"{day:%Y%m%d}: {len(who)} bar(s) left out ({', '.join(want)}) -> "
                 f"{c.status if c else 'no cell'}, {c.reason if c else ''}; missing_sample {sample}")
         (ok if c and c.status == "partial" and sorted(want)[:matrix.SAMPLE] == sorted(sample)[:matrix.SAMPLE]

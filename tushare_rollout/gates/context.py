@@ -43,11 +43,18 @@ class Context:
         return next((d for d in self.datasets if d.name == name), None)
 
     def cells(self, dataset: str) -> list[Cell]:
-        """The dataset's status cells over the window, recomputed from the stored rows (once per gate run)
-        and stored, so the matrix a person reads agrees with the gate."""
+        """The dataset's status cells over the window up to its newest due day, recomputed from the
+        stored rows (once per gate run) and stored, so the matrix a person reads agrees with the gate.
+        A day whose deadline has not passed is not expected yet."""
         if dataset not in self._cells:
-            cells = matrix.compute(self.conn, dataset, self.first, self.last)
-            matrix.store(self.conn, dataset, self.first, self.last, cells)
+            d = self.by_name(dataset)
+            last = self.last
+            if d is not None and d.plan is Plan.TRADE_DATE:
+                due = self.due_day(d)
+                last = min(last, due) if due else self.first - dt.timedelta(days=1)
+            cells = matrix.compute(self.conn, dataset, self.first, last) if last >= self.first else []
+            if cells:
+                matrix.store(self.conn, dataset, self.first, last, cells)
             self._cells[dataset] = cells
         return self._cells[dataset]
 

@@ -30,9 +30,10 @@ def _runs(ctx: Context, batch: str) -> list:
 
 
 def blocking_errors(runs: list) -> list:
-    """Failed runs that no later run of the same dataset, reaching as far, recovered."""
+    """Failed runs that no later retry recovered: a retry is a later run of the same dataset for the
+    same window end. (A catch-up run the next day does not make the failed day clean.)"""
     return [r for r in runs if r.status != "succeeded" and not any(
-        o.run_id > r.run_id and o.dataset == r.dataset and o.status == "succeeded" and o.window_end >= r.window_end
+        o.run_id > r.run_id and o.dataset == r.dataset and o.status == "succeeded" and o.window_end == r.window_end
         for o in runs)]
 
 
@@ -69,11 +70,14 @@ def day_states(ctx: Context, batch: str, open_days: list[dt.date]) -> dict[dt.da
         day = serving_day(open_days, r.window_end)
         if day is not None:
             states[day] = DayState.BLOCKED
+    # the day's data gates (their newest evaluation for that day) failed: a regression blocks the day too;
+    # the stability gate itself is left out, as it is computed from these same runs
     gates = ctx.conn.execute(text(
-        "SELECT DISTINCT ON (window_end) window_end, passed FROM gate_runs"
-        " WHERE batch = :b AND status = 'succeeded' AND gate <> 'batch' AND window_end BETWEEN :first AND :last"
-        " ORDER BY window_end, passed, gate_run_id DESC"), {"b": batch, "first": ctx.first, "last": ctx.last}).all()
-    for window_end, passed in gates:  # the day's gate failed: a regression blocks the day too
+        "SELECT DISTINCT ON (window_end, gate) window_end, passed FROM gate_runs"
+        " WHERE batch = :b AND status = 'succeeded' AND gate IN ('reconciliation', 'quality', 'scheduling')"
+        " AND window_end BETWEEN :first AND :last ORDER BY window_end, gate, gate_run_id DESC"),
+        {"b": batch, "first": ctx.first, "last": ctx.last}).all()
+    for window_end, passed in gates:
         day = serving_day(open_days, window_end)
         if day is not None and passed is False:
             states[day] = DayState.BLOCKED
@@ -145,7 +149,8 @@ def _integrity(ctx: Context) -> list[Measurement]:
 CHECKS = [
     Check("stability.run_success_share", Gate.STABILITY, "share of finished runs that succeeded", 0.99, 0.8,
           _success_share, worse=Worse.LOWER),
-    Check("stability.blocking_errors", Gate.STABILITY, "failed runs no later run recovered", 0, 0, _blocking,
+    Check("stability.blocking_errors", Gate.STABILITY, "failed runs no retry of the same window recovered", 0, 0,
+          _blocking,
           how_to_fix="read the run's error; fix the cause and re-run the ingest Job (it resumes)"),
     Check("stability.idempotent_replay", Gate.STABILITY, "rows a re-ingest of a closed partition would change",
           0, 0, _replay, how_to_fix="the source revised the data, or a mapping is not deterministic"),
