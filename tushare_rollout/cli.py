@@ -173,7 +173,9 @@ def job_gate(
     with err.status(f"evaluating gate {phase} ..."):
         outcome = gate.run(settings, phase=phase.upper(), as_of=moment, since=first)
     if outcome.report is not None:
-        Console(width=max(Console().width, 140)).print(render.table(outcome.report, passes=show_passes))
+        out = Console(width=max(Console().width, 140))
+        out.print(render.table(outcome.report, passes=show_passes))
+        out.print(render.summary(outcome.report))
     gate.write_termination_log(outcome, settings.termination_log)
     typer.echo(outcome.message, err=outcome.code != 0)
     raise typer.Exit(int(outcome.code))

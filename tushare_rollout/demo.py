@@ -1,5 +1,6 @@
 """What `make demo` shows: every component answering, then the rollout as far as it goes today
-(phase A: the schema; phase B's ingestion: the P0 backfill from the local Tushare server)."""
+(phase A: the schema, the flags and the rollback baseline, and its gate; phase B: the P0 backfill
+from the local Tushare server, its gate, and the status matrix)."""
 
 from __future__ import annotations
 
@@ -18,17 +19,26 @@ err = Console(stderr=True)
 
 
 def rollout(cluster: DevCluster, tushare: LocalTushareServer, start: str, end: str) -> None:
-    """Phase A (migrate) and the P0 backfill on a fresh database, with a table of what was stored."""
+    """Phases A and B on a fresh database: what was stored, what the gates said, the status matrix."""
     import datetime as dt
 
+    from .db import engine as db_engine
     from .db.base import Batch
-    from .jobs import ingest, migrate
+    from .gates import render as gate_render
+    from .jobs import baseline, gate, ingest, migrate
     from .jobs.settings import JobSettings
+    from .status import matrix
+    from .status import render as status_render
 
     url = cluster.postgres.create_database("tushare_demo").render_as_string(hide_password=False)
     settings = JobSettings(database_url=url, tushare_token="demo:all", tushare_api_url=tushare.url,
-                           termination_log="/nonexistent/termination-log")
+                           termination_log="/nonexistent/termination-log", rollout_batch="default/demo")
+    out = Console(width=150)
     err.print("phase A: " + migrate.run(settings).message)
+    flags = '{"p0Enabled": true, "updatedAt": %d}' % int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000)
+    err.print("phase A: " + baseline.run(settings, flags_json=flags).message)
+    as_of = dt.datetime.combine(dt.datetime.strptime(end, "%Y%m%d").date(), dt.time(23, 59), gate.BEIJING)
+    err.print("phase A: " + gate.run(settings, phase="A", as_of=as_of).message)
     days = [dt.datetime.strptime(d, "%Y%m%d").date() for d in (start, end)]
     with err.status(f"phase B: P0 backfill {start}..{end} from the local Tushare server ..."):
         result = ingest.run(settings, batch=Batch.P0, start=days[0], end=days[1])
@@ -38,8 +48,22 @@ def rollout(cluster: DevCluster, tushare: LocalTushareServer, start: str, end: s
     for o in result.outcomes:
         table.add_row(o.dataset, o.status, str(o.tally.partitions), str(o.tally.fetched),
                       str(o.tally.inserted + o.tally.updated), str(o.api_calls), f"{o.seconds:.1f}")
-    Console(width=120).print(table)
+    out.print(table)
     err.print(result.message)
+    with err.status("phase B: gate ..."):
+        outcome = gate.run(settings, phase="B", as_of=as_of, since=days[0])
+    if outcome.report is not None:
+        out.print(gate_render.summary(outcome.report))
+        if not outcome.report.passed or outcome.report.warned:
+            out.print(gate_render.table(outcome.report, passes=False))
+    err.print("phase B: " + outcome.message)
+    engine = db_engine.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            cells = matrix.load(conn, since=days[0], until=days[1])
+    finally:
+        engine.dispose()
+    out.print(status_render.table(cells))
 
 
 def tushare_row(server: LocalTushareServer) -> tuple[str, str, str]:

@@ -18,6 +18,21 @@ def _num(value: float | None) -> str:
     return f"{value:.4g}" if value != int(value) else str(int(value))
 
 
+def summary(report: Report) -> Table:
+    """One line per gate: how many checks passed, warned and failed."""
+    t = Table(title=f"gate {report.phase}: {'passed' if report.passed else 'FAILED'}", title_justify="left")
+    for name in ("gate", "PASS", "WARN", "FAIL", "skipped datasets"):
+        t.add_column(name, justify="left" if name in ("gate", "skipped datasets") else "right")
+    gates = dict.fromkeys(r.check.gate for r in report.results)
+    for i, gate in enumerate(gates):
+        counts = {s: sum(r.check.gate is gate and r.severity is s for r in report.results) for s in Severity}
+        t.add_row(gate.value, str(counts[Severity.PASS]), Text(str(counts[Severity.WARN]), style=STYLE[Severity.WARN]
+                                                              if counts[Severity.WARN] else ""),
+                  Text(str(counts[Severity.FAIL]), style=STYLE[Severity.FAIL] if counts[Severity.FAIL] else ""),
+                  "; ".join(f"{d}: {why}" for d, why in report.skipped.items()) if i == 0 else "")
+    return t
+
+
 def table(report: Report, *, passes: bool = True) -> Table:
     t = Table(title=f"gate {report.phase}", title_justify="left", show_lines=False)
     for name, kw in (("", {}), ("check", {}), ("dataset", {}), ("value", {"justify": "right"}),

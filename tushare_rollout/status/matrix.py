@@ -399,7 +399,9 @@ def load(conn: Connection, datasets: Iterable[str] | None = None, since: dt.date
     rows = conn.execute(text(
         "SELECT dataset, scope, period, period_date, status, expected, present, rule, reason, explain"
         " FROM status_matrix WHERE (CAST(:ds AS text[]) IS NULL OR dataset = ANY(:ds))"
-        " AND (CAST(:a AS date) IS NULL OR period_date >= :a) AND (CAST(:b AS date) IS NULL OR period_date <= :b)"
+        " AND (CAST(:a AS date) IS NULL OR period_date >= :a"
+        "      OR length(period) = 6 AND period_date >= date_trunc('month', CAST(:a AS date)))"  # months reaching in
+        " AND (CAST(:b AS date) IS NULL OR period_date <= :b)"
         " ORDER BY dataset, scope, period"),
         {"ds": list(datasets) if datasets is not None else None, "a": since, "b": until}).all()
     return [Cell(*r) for r in rows]
