@@ -143,3 +143,18 @@ def test_as_of_parsing(text: str, expected: str) -> None:
     assert parse_as_of(text, dt.datetime.now).isoformat() == expected
     with pytest.raises(ValueError):
         parse_as_of("yesterday", dt.datetime.now)
+
+
+def test_docs_list_every_check_with_its_default_thresholds() -> None:
+    from pathlib import Path
+
+    rows = {line.split("|")[1].strip(" `"): [c.strip() for c in line.split("|")[1:-1]]
+            for line in (Path(__file__).parents[2] / "docs" / "gates.md").read_text().splitlines()
+            if line.startswith("| `") and "." in line.split("|")[1]}
+    assert set(rows) == set(runner.ALL_CHECKS)
+    for name, check in runner.ALL_CHECKS.items():
+        warn, fail = rows[name][3], rows[name][4]
+        assert fail == ("—" if check.fail is None else f"{check.fail:g}"), name
+        if name != "stability.clean_streak":
+            assert warn == f"{check.warn:g}", name
+        assert rows[name][2] == check.worse.value, name
