@@ -246,7 +246,8 @@ def load(dsn: str, m: Market) -> dict:
                           " delist_date, run_id) FROM STDIN") as cp:
                 for i, code in enumerate(m.codes.astype(str)):
                     delisted = m.delist_idx[i] < len(m.open_days)
-                    cp.write_row(("stock", code, code[:6], f"stock {code[:6]}", "SSE" if code.endswith("SH") else "SZSE",
+                    cp.write_row(("stock", code, code[:6], f"stock {code[:6]}",
+                                  "SSE" if code.endswith("SH") else "SZSE",
                                   "D" if delisted else "L", m.list_date[i],
                                   m.open_days[m.delist_idx[i]] if delisted else None, run_id))
             codes, days = m.codes.astype(str), m.open_days
@@ -261,7 +262,8 @@ def load(dsn: str, m: Market) -> dict:
         conn.commit()
         print(f"  calendar, {len(m.codes):,} instruments, suspensions: {time.perf_counter() - t0:.1f}s", flush=True)
         sent = 0
-        with conn.cursor() as cur, cur.copy(f"COPY daily_bar ({', '.join(BAR_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as cp:
+        copy_sql = f"COPY daily_bar ({', '.join(BAR_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+        with conn.cursor() as cur, cur.copy(copy_sql) as cp:
             cp.write(PGCOPY_HEADER)
             for k, block in bar_chunks(m, run_id):
                 cp.write(block)
@@ -449,7 +451,8 @@ def check(m: Market, cells: list[matrix.Cell], alt: dict[dt.date, dict]) -> tupl
         (ok if c and c.status == "partial" and sorted(want)[:matrix.SAMPLE] == sorted(sample)[:matrix.SAMPLE]
          else bad).append("missing bars found: " + line)
     c = by_day.get(m.open_days[m.empty_day])
-    line = f"{m.open_days[m.empty_day]:%Y%m%d}: no bars at all -> {c.status if c else 'no cell'}, {c.reason if c else ''}"
+    line = (f"{m.open_days[m.empty_day]:%Y%m%d}: no bars at all -> {c.status if c else 'no cell'}, "
+            f"{c.reason if c else ''}")
     (ok if c and c.status == "missing" else bad).append("empty day found: " + line)
     day, code = m.open_days[m.suspended_bar_day], codes[m.suspended_bar]
     c = by_day.get(day)
@@ -463,7 +466,7 @@ def check(m: Market, cells: list[matrix.Cell], alt: dict[dt.date, dict]) -> tupl
                  if (alt.get(d, {}).get("expected", 0), alt.get(d, {}).get("present", 0),
                      alt.get(d, {}).get("unexpected", 0)) != (t["expected"], t["present"], t["unexpected"])]
     (bad if alt_wrong else ok).append(
-        f"alternative: {'WRONG on ' + str(len(alt_wrong)) + ' days, e.g. ' + str(alt_wrong[:3]) if alt_wrong else 'same'}"
+        f"alternative: {f'WRONG on {len(alt_wrong)} days, e.g. {alt_wrong[:3]}' if alt_wrong else 'same'}"
         " expected/present/unexpected counts on every open day")
     return ok, bad
 
@@ -643,7 +646,8 @@ def main() -> None:
         target = f"< {targets[k]:g}" if k in targets else ""
         print(f"{what:<44}{t['best_s']:>9.3f}{t['median_s']:>10.3f}{len(t['runs_s']):>6}{target:>9}"
               + (f"  ({t['note']})" if "note" in t else ""))
-    print(f"{'alternative / matrix compute (median)':<44}{timings['naive']['median_s'] / timings['full_compute']['median_s']:>9.1f}x")
+    ratio = timings["naive"]["median_s"] / timings["full_compute"]["median_s"]
+    print(f"{'alternative / matrix compute (median)':<44}{ratio:>9.1f}x")
     for title, st in (("full refresh", stmts_full), ("one-day refresh", stmts_day)):
         print(f"\nwhere the {title} goes (one run):")
         for s in st:

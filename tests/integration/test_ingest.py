@@ -24,12 +24,13 @@ from tushare_rollout.tushare.server.app import LocalTushareServer
 from tushare_rollout.tushare.server.faults import FaultPlan
 
 START, END = "20240102", "20240329"  # spans the 2024 Spring Festival closure
-TABLES = ["trade_calendar", "instrument", "daily_bar", "adj_factor", "stock_daily_basic", "index_weight",
-          "future_daily_extra", "sge_daily_extra"]
+TABLES = ["trade_calendar", "instrument", "daily_bar", "adj_factor", "stock_suspension", "stock_daily_basic",
+          "index_weight", "future_daily_extra", "sge_daily_extra"]
 # per trade-date dataset: the table and a value column that is stored exactly as the API sends it
 PROBE = {
     "daily": ("daily_bar", "close", "stock"), "fund_daily": ("daily_bar", "close", "etf"),
     "adj_factor": ("adj_factor", "adj_factor", "stock"), "fund_adj": ("adj_factor", "adj_factor", "etf"),
+    "suspend_d": ("stock_suspension", "suspend_type", None),
     "daily_basic": ("stock_daily_basic", "total_mv", None), "fut_daily": ("future_daily_extra", "settle", None),
     "sge_daily": ("sge_daily_extra", "price_avg", None),
 }
@@ -91,7 +92,7 @@ def fresh(migrated_url: str) -> Iterator[tuple[str, Engine]]:
 def test_backfill_stores_exactly_what_the_server_serves(reference, tushare) -> None:
     engine, first, _ = reference
     assert first.returncode == 0, first.stderr[-2000:]
-    assert "15/15 datasets loaded" in first.stdout
+    assert "16/16 datasets loaded" in first.stdout
     with engine.connect() as conn, TushareClient(tushare.url, "demo:all") as client:
         open_days = conn.execute(text("SELECT cal_date FROM trade_calendar WHERE exchange = 'SSE' AND is_open"
                                       " AND cal_date BETWEEN :a AND :b ORDER BY 1"), {"a": START, "b": END}).scalars().all()
@@ -272,7 +273,7 @@ def test_incremental_refills_the_holes_the_data_shows(reference, tushare, fresh)
         runs = conn.execute(text("SELECT dataset, partitions_written, rows_inserted + rows_updated AS written"
                                  " FROM ingest_runs WHERE run_id > :r"), {"r": before}).all()
     by_trade_date = {r.dataset: r.partitions_written for r in runs if DATASETS[r.dataset].plan is Plan.TRADE_DATE}
-    assert by_trade_date == {"daily": 1, "adj_factor": 1, "daily_basic": 0, "fund_daily": 0, "fund_adj": 0,
+    assert by_trade_date == {"daily": 1, "adj_factor": 1, "suspend_d": 0, "daily_basic": 0, "fund_daily": 0, "fund_adj": 0,
                              "fut_daily": 0, "sge_daily": 0}
     # by-code datasets re-read their look-back window; it changes nothing
     assert {r.dataset: r.written for r in runs if DATASETS[r.dataset].plan is Plan.CODE} == {"index_daily": 0,

@@ -116,4 +116,4 @@ def test_upgrade_downgrade_upgrade_with_rows_leaves_the_same_schema(migrated_url
     again["partitions"] = [p for p in again["partitions"] if "2024" not in p[1]]
     for kind in CATALOG:
         assert again[kind] == first[kind], kind
-    assert len(first["views"]) == 15 and len(first["functions"]) == 2
+    assert len(first["views"]) == 16 and len(first["functions"]) == 2

@@ -27,6 +27,7 @@ from ..db import metadata
 from .coverage import COVERAGE, Coverage, Expect
 
 SAMPLE = 10  # keys per explain sample
+SHORT_WINDOW_DAYS = 31  # up to this many days, one pass over the window's rows beats per-instrument probes
 SAMPLED_CELLS = 200  # cells per refresh that get a key sample (the rest: `status --explain` computes it)
 MARKET = "market"
 CLOSED = "market closed"
@@ -136,22 +137,31 @@ def _listed_counts(conn: Connection, rule: Coverage, first: dt.date, last: dt.da
             JOIN {rule.table} b ON {bf} b.code = s.code AND b.trade_date = s.trade_date
             WHERE s.suspend_type = 'S' AND s.suspend_timing IS NULL AND s.trade_date BETWEEN :a AND :b
             GROUP BY s.trade_date"""), p)]
-    # rows outside their instrument's listing: two index range probes per instrument
-    extra += [(d, "unexpected", n) for d, n in conn.execute(text(f"""
-        SELECT x.d, count(*) FROM instrument i, LATERAL (
-            SELECT b.trade_date AS d FROM {rule.table} b
-            WHERE {bf} b.code = i.code AND b.trade_date >= :a
-              AND b.trade_date <= least(CAST(:b AS date), coalesce(i.list_date, CAST(:b AS date) + 1) - 1)
-            UNION ALL
-            SELECT b.trade_date FROM {rule.table} b
-            WHERE {bf} b.code = i.code AND i.list_date IS NOT NULL AND i.delist_date IS NOT NULL
-              AND b.trade_date >= greatest(CAST(:a AS date), i.delist_date + :incl) AND b.trade_date <= :b) x
-        WHERE i.asset_class = :ac GROUP BY x.d"""), p)]
-    unknown = _unknown_codes(conn, rule)
-    if unknown:
-        extra += [(d, "unexpected", n) for d, n in conn.execute(text(
-            f"SELECT trade_date, count(*) FROM {rule.table} WHERE {f} code = ANY(:codes)"
-            " AND trade_date BETWEEN :a AND :b GROUP BY trade_date"), {**p, "codes": unknown})]
+    if (last - first).days <= SHORT_WINDOW_DAYS:
+        # a short window (a day's refresh): one pass over its rows finds those outside a listing or unknown
+        extra += [(d, "unexpected", n) for d, n in conn.execute(text(f"""
+            SELECT b.trade_date, count(*) FROM {rule.table} b
+            LEFT JOIN instrument i ON i.asset_class = :ac AND i.code = b.code
+            WHERE {bf} b.trade_date BETWEEN :a AND :b AND NOT coalesce({_listed("i", "b.trade_date")}, false)
+            GROUP BY b.trade_date"""), p)]
+    else:
+        # a long window: two index range probes per instrument for rows outside its listing ...
+        extra += [(d, "unexpected", n) for d, n in conn.execute(text(f"""
+            SELECT x.d, count(*) FROM instrument i, LATERAL (
+                SELECT b.trade_date AS d FROM {rule.table} b
+                WHERE {bf} b.code = i.code AND b.trade_date >= :a
+                  AND b.trade_date <= least(CAST(:b AS date), coalesce(i.list_date, CAST(:b AS date) + 1) - 1)
+                UNION ALL
+                SELECT b.trade_date FROM {rule.table} b
+                WHERE {bf} b.code = i.code AND i.list_date IS NOT NULL AND i.delist_date IS NOT NULL
+                  AND b.trade_date >= greatest(CAST(:a AS date), i.delist_date + :incl) AND b.trade_date <= :b) x
+            WHERE i.asset_class = :ac GROUP BY x.d"""), p)]
+        # ... and a loose index scan for codes no instrument list knows
+        unknown = _unknown_codes(conn, rule)
+        if unknown:
+            extra += [(d, "unexpected", n) for d, n in conn.execute(text(
+                f"SELECT trade_date, count(*) FROM {rule.table} WHERE {f} code = ANY(:codes)"
+                " AND trade_date BETWEEN :a AND :b GROUP BY trade_date"), {**p, "codes": unknown})]
     for d, key, n in extra:
         if d in out:
             out[d][key] += int(n)
@@ -195,24 +205,31 @@ def _listed_cells(conn: Connection, rule: Coverage, first: dt.date, last: dt.dat
     return cells
 
 
-def listed_keys(conn: Connection, rule: Coverage, day: dt.date, limit: int = SAMPLE) -> dict[str, list[str]]:
-    """Samples of the codes missing on ``day`` and of the codes stored that should not be."""
+def listed_keys(conn: Connection, rule: Coverage, day: dt.date, limit: int = SAMPLE, *, missing: bool = True,
+                unexpected: bool = True) -> dict[str, list[str]]:
+    """Samples of the codes missing on ``day`` and of the codes stored that should not be.
+
+    Both read the day's rows through the trade-date index first: ordering the table by code with a
+    LIMIT would walk the whole primary key to find the (usually no) unexpected rows."""
     p = {"ac": rule.asset_class, "d": day, "incl": 1 if rule.delist_inclusive else 0, "n": limit}
     bf = _filter(rule, "b.")
     suspended = ("EXISTS (SELECT 1 FROM stock_suspension s WHERE s.code = {c} AND s.trade_date = :d"
                  " AND s.suspend_type = 'S' AND s.suspend_timing IS NULL)") if rule.minus_suspensions else "FALSE"
-    missing = conn.execute(text(f"""
-        SELECT i.code FROM instrument i WHERE i.asset_class = :ac AND {_listed("i", "CAST(:d AS date)")}
-          AND NOT {suspended.format(c="i.code")}
-          AND NOT EXISTS (SELECT 1 FROM {rule.table} b WHERE {bf} b.code = i.code AND b.trade_date = :d)
-        ORDER BY i.code LIMIT :n"""), p).scalars().all()
-    unexpected = conn.execute(text(f"""
-        SELECT b.code FROM {rule.table} b WHERE {bf} b.trade_date = :d AND (
-            NOT EXISTS (SELECT 1 FROM instrument i WHERE i.asset_class = :ac AND i.code = b.code
-                        AND {_listed("i", "b.trade_date")})
-            OR {suspended.format(c="b.code")})
-        ORDER BY b.code LIMIT :n"""), p).scalars().all()
-    return {"missing_sample": list(missing), "unexpected_sample": list(unexpected)}
+    day_rows = f"WITH day AS MATERIALIZED (SELECT b.code FROM {rule.table} b WHERE {bf} b.trade_date = :d)"
+    out: dict[str, list[str]] = {"missing_sample": [], "unexpected_sample": []}
+    if missing:
+        out["missing_sample"] = list(conn.execute(text(f"""{day_rows}
+            SELECT i.code FROM instrument i WHERE i.asset_class = :ac AND {_listed("i", "CAST(:d AS date)")}
+              AND NOT {suspended.format(c="i.code")} AND NOT EXISTS (SELECT 1 FROM day WHERE day.code = i.code)
+            ORDER BY i.code LIMIT :n"""), p).scalars())
+    if unexpected:
+        out["unexpected_sample"] = list(conn.execute(text(f"""{day_rows}
+            SELECT day.code FROM day WHERE
+                NOT EXISTS (SELECT 1 FROM instrument i WHERE i.asset_class = :ac AND i.code = day.code
+                            AND {_listed("i", "CAST(:d AS date)")})
+                OR {suspended.format(c="day.code")}
+            ORDER BY day.code LIMIT :n"""), p).scalars())
+    return out
 
 
 # -- CODES / MONTH_END: followed codes -----------------------------------------------------------------
@@ -363,7 +380,8 @@ def compute(conn: Connection, dataset: str, first: dt.date, last: dt.date, *, of
                      {**c.explain, "would_be": c.status}) for c in cells]
     if rule.expect is Expect.LISTED:
         for cell in [c for c in cells if c.status in ("partial", "missing")][:sample_cells]:
-            cell.explain.update(listed_keys(conn, rule, cell.period_date))
+            cell.explain.update(listed_keys(conn, rule, cell.period_date, missing=cell.explain["missing"] > 0,
+                                            unexpected=cell.explain["unexpected"] > 0))
     return cells
 
 
