@@ -173,6 +173,10 @@ def test_one_missing_bar_makes_its_cell_partial_names_the_code_and_fails_reconci
     assert payload["status"] == "partial" and payload["missing_sample"] == [code]
     assert payload["listed"] - payload["suspended"] == payload["expected"]
     assert "reconciliation.expected_keys" in {c["check_name"] for c in payload["failing_checks"]}
+    shown = cli(db.env, "status", "--dataset", "daily", "--since", START)
+    assert shown.returncode == 0, shown.stderr
+    assert "daily/market/20240105" in shown.stdout and code in shown.stdout
+    assert shown.stdout.strip().splitlines()[-1] == "88 cells: 57 complete, 1 partial, 0 missing, 30 not_applicable"
 
 
 def test_a_whole_missing_day_is_missing_and_a_holiday_is_not_applicable(db: Copy) -> None:
@@ -262,6 +266,19 @@ def test_a_batch_whose_flag_is_off_has_not_applicable_cells_and_its_gate_cannot_
     assert all(c["reason"] == "flag off: p0Enabled is off" for c in cells)
     done = db.gate()
     assert done.returncode == 3 and "switched off" in done.stderr
+
+
+def test_status_names_what_is_wrong_with_its_arguments(db: Copy) -> None:
+    for args, says in ((["--explain", "daily"], "is not dataset/scope/period"),
+                       (["--explain", "nope/market/20240105"], "unknown dataset 'nope'"),
+                       (["--explain", "daily/market/2024"], "period '2024' is YYYYMMDD"),
+                       (["--dataset", "nope"], "unknown dataset(s) nope"),
+                       (["--refresh"], "give --since"),
+                       (["--since", "2024-01-02"], "does not match format")):
+        done = cli(db.env, "status", *args)
+        assert done.returncode == 4 and says in done.stderr, (args, done.stderr)
+    down = cli({**db.env, "DATABASE_URL": "postgresql+psycopg://u:secret-pw@127.0.0.1:9/x"}, "status")
+    assert down.returncode == 3 and "cannot reach PostgreSQL" in down.stderr and "secret-pw" not in down.stderr
 
 
 # -- bad input ----------------------------------------------------------------------------------------------------

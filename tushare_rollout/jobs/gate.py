@@ -13,18 +13,18 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from .. import status
 from ..db import metadata, migrate
+from ..db.base import Batch
 from ..db.engine import BadDatabaseURL, first_line, make_engine, safe_url
 from ..db.upsert import upsert
 from ..gates import runner
 from ..gates.context import BEIJING, Context
 from ..gates.runner import Report
 from ..ingest.datasets import Dataset, for_batch
-from ..db.base import Batch
 from ..tushare import errors
 from ..tushare.client import TushareClient
 from . import ExitCode
@@ -101,7 +101,7 @@ def run(settings: JobSettings, *, phase: str, as_of: dt.datetime, since: dt.date
 
 
 def _window_start(conn: Connection, last: dt.date, open_days: int) -> dt.date:
-    from sqlalchemy import text
+    """The first of the last ``open_days`` SSE open days up to ``last``."""
     first = conn.execute(text(
         "SELECT min(cal_date) FROM (SELECT cal_date FROM trade_calendar WHERE exchange = 'SSE' AND is_open"
         " AND cal_date <= :d ORDER BY cal_date DESC LIMIT :n) x"), {"d": last, "n": open_days}).scalar_one()

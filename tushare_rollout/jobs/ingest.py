@@ -21,13 +21,13 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from .. import status
 from ..db.base import Batch
 from ..db.engine import BadDatabaseURL, first_line, make_engine
 from ..db.upsert import DuplicateKeys
 from ..ingest import loader
 from ..ingest.datasets import DATASETS, FIRST, Dataset, Plan, for_batch
 from ..ingest.windows import lookback, plan, shard
-from .. import status
 from ..status import matrix
 from ..tushare import errors
 from ..tushare.client import TushareClient
@@ -162,7 +162,8 @@ def _one(engine: Engine, settings: JobSettings, dataset: Dataset, mode: str, fir
                 if on_partition:
                     on_partition(dataset.name)
             with engine.begin() as conn:  # the partitions this run touched, as the stored rows now say
-                cells = matrix.refresh(conn, [dataset.name], first, last, status.applicability(conn))
+                cells = matrix.refresh(conn, [dataset.name], first, last,
+                                       status.applicability(conn, settings.rollout_batch))
             log.info("status dataset=%s window=%s..%s %s", dataset.name, f"{first:%Y%m%d}", f"{last:%Y%m%d}",
                      " ".join(f"{k}={v}" for k, v in sorted(cells.items())))
         except errors.TushareError as exc:
