@@ -76,6 +76,23 @@ def _print_exports_and_wait(cluster: DevCluster) -> None:
         signal.pause()
 
 
+def _job_settings():  # -> JobSettings (imported lazily, as every command does)
+    """The Job settings from the environment; a bad value is named and exits 4 (not retryable)."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from .jobs.settings import JobSettings
+
+    try:
+        return JobSettings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        typer.echo(f"bad configuration in the environment (TSR_*): {problems}", err=True)
+    except SettingsError as exc:
+        typer.echo(f"bad configuration in the environment (TSR_*): {exc}", err=True)
+    raise typer.Exit(4)
+
+
 @app.command()
 def version() -> None:
     """Print this version and the pinned control-plane versions."""
@@ -91,12 +108,11 @@ def job_migrate(
 ) -> None:
     """Upgrade the schema to head (idempotent) and keep minute partitions ready ahead."""
     from .jobs import migrate
-    from .jobs.settings import JobSettings
 
     if check and to is not None:
         typer.echo("--check and --to exclude each other: check first, then downgrade", err=True)
         raise typer.Exit(4)
-    outcome = migrate.run(JobSettings(), check=check, to=to)
+    outcome = migrate.run(_job_settings(), check=check, to=to)
     typer.echo(outcome.message, err=outcome.code != 0)
     raise typer.Exit(int(outcome.code))
 
@@ -119,7 +135,6 @@ def job_ingest(
 
     from .db.base import Batch
     from .jobs import ingest
-    from .jobs.settings import JobSettings
 
     try:
         chosen_batch = Batch(batch)
@@ -132,7 +147,7 @@ def job_ingest(
         raise typer.Exit(4) from None
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise; the client summarises
-    settings = JobSettings()
+    settings = _job_settings()
     written: dict[str, int] = {}
     with err.status("loading ...") as status:
         def progress(name: str) -> None:
@@ -161,7 +176,6 @@ def job_gate(
 
     from .gates import render
     from .jobs import gate
-    from .jobs.settings import JobSettings
 
     try:
         moment = gate.parse_as_of(as_of, lambda: dt.datetime.now(dt.timezone.utc))
@@ -169,7 +183,7 @@ def job_gate(
     except ValueError as exc:
         typer.echo(f"bad argument: --as-of is YYYY-MM-DD or an ISO time, --since is YYYYMMDD ({exc})", err=True)
         raise typer.Exit(4) from None
-    settings = JobSettings()
+    settings = _job_settings()
     with err.status(f"evaluating gate {phase} ..."):
         outcome = gate.run(settings, phase=phase.upper(), as_of=moment, since=first)
     if outcome.report is not None:
@@ -189,9 +203,8 @@ def job_baseline(
 ) -> None:
     """Phase A: record the flags in force and the rollback baseline of TSR_ROLLOUT_BATCH."""
     from .jobs import baseline
-    from .jobs.settings import JobSettings
 
-    outcome = baseline.run(JobSettings(), flags_json=flags, generation=generation)
+    outcome = baseline.run(_job_settings(), flags_json=flags, generation=generation)
     typer.echo(outcome.message, err=outcome.code != 0)
     raise typer.Exit(int(outcome.code))
 
@@ -213,12 +226,11 @@ def status(
 
     from rich.console import Console as RichConsole
 
-    from .jobs.settings import JobSettings
     from .status import render, report
 
     try:
         days = [dt.datetime.strptime(d, "%Y%m%d").date() if d else None for d in (since, until)]
-        result = report.run(JobSettings(), datasets=dataset or None, since=days[0], until=days[1], explain=explain,
+        result = report.run(_job_settings(), datasets=dataset or None, since=days[0], until=days[1], explain=explain,
                             refresh=refresh)
     except ValueError as exc:
         typer.echo(f"bad argument: {exc}", err=True)
@@ -248,7 +260,6 @@ def db_partitions(
     import datetime as dt
 
     from .jobs import migrate
-    from .jobs.settings import JobSettings
 
     try:
         months = [dt.datetime.strptime(m, "%Y-%m").date() for m in (first, last)]
@@ -258,7 +269,7 @@ def db_partitions(
     if months[1] < months[0]:
         typer.echo(f"--to {last} is before --from {first}", err=True)
         raise typer.Exit(4)
-    outcome = migrate.partitions(JobSettings(), *months)
+    outcome = migrate.partitions(_job_settings(), *months)
     typer.echo(outcome.message, err=outcome.code != 0)
     raise typer.Exit(int(outcome.code))
 

@@ -217,7 +217,7 @@ def test_a_bar_with_high_below_low_fails_quality_naming_the_row(db: Copy) -> Non
 ], ids=["after-deadline", "before-deadline"])
 def test_the_newest_day_absent_fails_scheduling_only_after_its_deadline(db: Copy, as_of: str, code: int,
                                                                         freshness: str) -> None:
-    db.sql("DELETE FROM daily_bar WHERE asset_class = 'stock' AND trade_date = '2024-03-29'")
+    db.sql("DELETE FROM daily_bar WHERE asset_class IN ('stock', 'index') AND trade_date = '2024-03-29'")
     db.sql("DELETE FROM ingest_checkpoints WHERE dataset = 'daily' AND partition_key = '20240329'")
     done = db.gate(as_of=as_of)
     assert done.returncode == code, done.stdout[-4000:]
@@ -225,11 +225,14 @@ def test_the_newest_day_absent_fails_scheduling_only_after_its_deadline(db: Copy
     assert fresh["daily"]["severity"] == freshness
     assert fresh["daily"]["metric_value"] == (1 if freshness == "FAIL" else 0)
     assert fresh["daily_basic"]["severity"] == "PASS"  # its own deadline (19:30) and rows are untouched
+    keys = {r["dataset"]: r["severity"] for r in db.results("reconciliation.expected_keys")}
+    assert keys["index_daily"] == freshness  # followed codes are not expected before their deadline either
     if freshness == "FAIL":
         assert "newest stored 20240328, due 20240329" in fresh["daily"]["message"]
 
 
-def test_the_stability_streak_counts_trading_days_across_a_weekend_and_the_spring_festival(db: Copy) -> None:
+def test_the_stability_streak_counts_trading_days_across_a_weekend_and_the_spring_festival(db: Copy, tmp_path: Path
+                                                                                            ) -> None:
     days = [d for (d,) in db.sql("SELECT cal_date FROM trade_calendar WHERE exchange = 'SSE' AND is_open"
                                  " AND cal_date BETWEEN '2024-02-01' AND '2024-02-21' ORDER BY cal_date")]
     assert days[-5:] == [dt.date(2024, 2, 7), dt.date(2024, 2, 8), dt.date(2024, 2, 19), dt.date(2024, 2, 20),
@@ -240,8 +243,10 @@ def test_the_stability_streak_counts_trading_days_across_a_weekend_and_the_sprin
                " error_class, error_message) VALUES ('P0', 'daily', 'daily', :d, :d, :s, now(), :ec, :em)",
                d=day, s="failed" if day in failed else "succeeded",
                ec="server_error" if day in failed else None, em="HTTP 502 from the source" if day in failed else None)
+    log = db.env["TSR_TERMINATION_LOG"] = str(tmp_path / "termination-log")
     done = db.gate(as_of="2024-02-21", since="20240201")
     assert done.returncode == 2  # the two failures were never retried: blocking errors
+    assert json.loads(Path(log).read_text())["streaks"] == {"P0": 2}
     (streak,) = db.results("stability.clean_streak")
     assert streak["metric_value"] == 2 and streak["severity"] == "WARN"  # below stableTradingDays (3)
     assert "since 20240220" in streak["message"] and "blocked day 20240219" in streak["message"]
@@ -290,7 +295,13 @@ def test_status_names_what_is_wrong_with_its_arguments(db: Copy) -> None:
     (["--phase", "B"], {"TSR_GATES__THRESHOLDS": '{"quality.nope": {"fail": 1}}'}, 4, "unknown check(s)"),
     (["--phase", "B"], {"DATABASE_URL": "postgresql+psycopg://u:secret-pw@127.0.0.1:9/x"}, 3, "cannot reach"),
     (["--phase", "C"], {}, 3, "phase C has no datasets yet"),
-], ids=["bad-phase", "bad-as-of", "unknown-check", "database-down", "nothing-to-check"])
+    (["--phase", "B", "--as-of", "2024-01-02", "--since", "20240105"], {}, 4, "is after the as-of day"),
+    (["--phase", "B", "--as-of", "2024-01-02T09:00", "--since", "20240102"], {}, 3, "is due yet"),
+    (["--phase", "B"], {"TSR_GATES__THRESHOLDS": '{"quality.step_changes": 5}'}, 4, "valid dictionary"),
+    (["--phase", "B"], {"TSR_GATES__THRESHOLDS": "{not json"}, 4, "bad configuration"),
+    (["--phase", "A"], {"TSR_GATES__THRESHOLDS": '{"quality.step_changes": {"max": 5}}'}, 4, "use warn and fail"),
+], ids=["bad-phase", "bad-as-of", "unknown-check", "database-down", "nothing-to-check", "since-after-as-of",
+        "nothing-due-yet", "threshold-not-an-object", "thresholds-not-json", "unknown-threshold-key"])
 def test_bad_gate_input_gets_a_clear_message_and_exit_code(db: Copy, args: list[str], env: dict, code: int,
                                                            says: str) -> None:
     done = cli({**db.env, **env}, "job", "gate", *args)

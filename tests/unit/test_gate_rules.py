@@ -158,3 +158,22 @@ def test_docs_list_every_check_with_its_default_thresholds() -> None:
         if name != "stability.clean_streak":
             assert warn == f"{check.warn:g}", name
         assert rows[name][2] == check.worse.value, name
+
+
+def test_only_a_retry_of_the_same_work_recovers_a_failed_run() -> None:
+    from collections import namedtuple
+
+    from tushare_rollout.gates.stability import blocking_errors
+
+    Run = namedtuple("Run", "run_id dataset status window_start window_end shard_index shard_count")
+    day, next_day = d("20240219"), d("20240220")
+    failed = Run(1, "daily", "failed", day, day, 0, 2)
+    sibling = Run(2, "daily", "succeeded", day, day, 1, 2)  # the other shard of the same Job
+    catch_up = Run(3, "daily", "succeeded", next_day, next_day, 0, 2)  # the next day's run
+    other = Run(4, "adj_factor", "succeeded", day, day, 0, 2)
+    assert blocking_errors([failed, sibling, catch_up, other]) == [failed]
+    retry = Run(5, "daily", "succeeded", day, day, 0, 2)
+    assert blocking_errors([failed, sibling, retry]) == []
+    earlier = Run(0, "daily", "succeeded", day, day, 0, 2)  # a success before the failure recovers nothing
+    abandoned = Run(6, "daily", "abandoned", day, day, 0, 2)
+    assert blocking_errors([earlier, failed, abandoned]) == [failed, abandoned]

@@ -31,6 +31,7 @@ class Context:
     # re-ingests one partition in a transaction that is rolled back; returns rows it would change
     replay: Callable[[Dataset, str], int | str] | None = None  # str: why it could not replay
     _cells: dict[str, list[Cell]] = field(default_factory=dict)
+    _due: dict[str, dt.date | None] = field(default_factory=dict)
 
     def trade_date_datasets(self) -> list[Dataset]:
         return [d for d in self.datasets if d.plan is Plan.TRADE_DATE]
@@ -48,15 +49,23 @@ class Context:
         A day whose deadline has not passed is not expected yet."""
         if dataset not in self._cells:
             d = self.by_name(dataset)
-            last = self.last
-            if d is not None and d.plan is Plan.TRADE_DATE:
-                due = self.due_day(d)
-                last = min(last, due) if due else self.first - dt.timedelta(days=1)
+            last = self.last_due(d) if d is not None else self.last
             cells = matrix.compute(self.conn, dataset, self.first, last) if last >= self.first else []
             if cells:
                 matrix.store(self.conn, dataset, self.first, last, cells)
             self._cells[dataset] = cells
         return self._cells[dataset]
+
+    def forget_cells(self) -> None:
+        self._cells.clear()
+
+    def last_due(self, dataset: Dataset) -> dt.date:
+        """The window's end for ``dataset``: the as-of day, or its newest due day for dated data
+        (the day before ``first`` when nothing in the window is due yet)."""
+        if dataset.plan not in (Plan.TRADE_DATE, Plan.CODE):
+            return self.last
+        due = self.due_day(dataset)
+        return min(self.last, due) if due else self.first - dt.timedelta(days=1)
 
     def open_days(self, exchange: str = "SSE", first: dt.date | None = None, last: dt.date | None = None
                   ) -> list[dt.date]:
@@ -66,19 +75,20 @@ class Context:
 
     def due_day(self, dataset: Dataset) -> dt.date | None:
         """The newest open day whose data is due at ``as_of`` (its deadline has passed)."""
-        local = self.as_of.astimezone(BEIJING)
-        today_due = local.time() >= dataset.deadline
-        newest = local.date() if today_due else local.date() - dt.timedelta(days=1)
-        return self.conn.execute(text(
-            "SELECT max(cal_date) FROM trade_calendar WHERE exchange = :x AND is_open AND cal_date <= :d"),
-            {"x": dataset.calendar, "d": newest}).scalar_one()
+        if dataset.name not in self._due:
+            local = self.as_of.astimezone(BEIJING)
+            newest = local.date() if local.time() >= dataset.deadline else local.date() - dt.timedelta(days=1)
+            self._due[dataset.name] = self.conn.execute(text(
+                "SELECT max(cal_date) FROM trade_calendar WHERE exchange = :x AND is_open AND cal_date <= :d"),
+                {"x": dataset.calendar, "d": newest}).scalar_one()
+        return self._due[dataset.name]
 
     def where(self, dataset: Dataset, alias: str = "") -> tuple[str, dict]:
-        """SQL filter selecting ``dataset``'s rows of its first target in the window."""
+        """SQL filter selecting ``dataset``'s rows of its first target in the window, up to its due day."""
         target = dataset.targets[0]
         a = f"{alias}." if alias else ""
         clause = f"{a}trade_date BETWEEN :first AND :last"
-        params = {"first": self.first, "last": self.last}
+        params = {"first": self.first, "last": self.last_due(dataset)}
         if "asset_class" in metadata.tables[target.table].c and dataset.asset_class:
             clause = f"{a}asset_class = :ac AND {clause}"
             params["ac"] = dataset.asset_class

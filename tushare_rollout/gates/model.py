@@ -49,6 +49,7 @@ class Measurement:
     partition: str | None = None  # e.g. the trade date a result is about
     sample: list[Any] = field(default_factory=list)  # a few offending keys
     message: str = ""
+    batch: str | None = None  # batch-level measurements (the streak) name their batch
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 
+from ..db.engine import first_line
 from . import baseline, quality, reconciliation, scheduling, stability
 from .context import Context
-from .model import Check, Gate, Result, Severity, grade
+from .model import Check, Gate, Measurement, Result, Severity, grade
 
 GENERAL = [*stability.CHECKS, *reconciliation.CHECKS, *quality.CHECKS, *scheduling.CHECKS]
 ALL_CHECKS: dict[str, Check] = {c.name: c for c in [*baseline.CHECKS, *GENERAL]}
@@ -28,6 +30,8 @@ def thresholds(checks: list[Check], overrides: Mapping[str, Mapping[str, float |
     unknown = sorted(set(overrides) - set(ALL_CHECKS))
     if unknown:
         raise ValueError(f"unknown check(s) in the thresholds: {', '.join(unknown)}; known: {', '.join(ALL_CHECKS)}")
+    for name, override in overrides.items():  # every override is checked, not only the phase's
+        ALL_CHECKS[name].with_thresholds(override)
     out = []
     for c in checks:
         if c.name == "stability.clean_streak":
@@ -55,17 +59,35 @@ class Report:
     def passed(self) -> bool:
         return not self.failed
 
+    @property
+    def streaks(self) -> dict[str, float | None]:
+        """Consecutive clean trading days per batch (what the P2 entry rule waits on)."""
+        return {r.measurement.batch: r.measurement.value for r in self.results
+                if r.check.name == "stability.clean_streak" and r.measurement.batch}
+
     def summary(self) -> dict[str, Any]:
         return {"phase": self.phase, "passed": self.passed, "checks": len(self.results),
                 "failed": [r.as_dict() for r in self.failed], "warned": len(self.warned),
-                "skipped": self.skipped, "gateRunIds": self.gate_run_ids}
+                "streaks": self.streaks, "skipped": self.skipped, "gateRunIds": self.gate_run_ids}
 
 
 def evaluate(ctx: Context, checks: list[Check]) -> Report:
+    """Every check in its own savepoint: one whose query fails is reported unmeasured (a WARN that
+    says why) instead of losing every other result."""
     results = []
     for check in checks:
-        for m in check.evaluate(ctx):
-            results.append(Result(check, m, grade(check, m.value)))
+        savepoint = ctx.conn.begin_nested()
+        try:
+            measurements = check.evaluate(ctx)
+        except OperationalError:
+            raise  # the database is gone: nothing else can be evaluated either
+        except DBAPIError as exc:
+            savepoint.rollback()
+            ctx.forget_cells()  # cells stored inside the savepoint were rolled back with it
+            measurements = [Measurement(None, message=f"could not evaluate: {first_line(exc)}")]
+        else:
+            savepoint.commit()
+        results += [Result(check, m, grade(check, m.value)) for m in measurements]
     skipped = {name: why for name, why in ctx.off.items() if why}
     return Report(ctx.phase, results, skipped)
 

@@ -16,13 +16,18 @@ def _freshness(ctx: Context) -> list[Measurement]:
     for d in ctx.trade_date_datasets():
         due = ctx.due_day(d)
         if due is None:
-            out.append(Measurement(None, d.name, message=f"no {d.calendar} open day on record before {ctx.as_of:%Y%m%d}:"
-                                                          " ingest trade_cal"))
+            out.append(Measurement(None, d.name, message=f"no {d.calendar} open day on record before "
+                                                          f"{ctx.as_of:%Y%m%d}: ingest trade_cal"))
             continue
-        where, params = ctx.where(d)
-        where = where.replace("trade_date BETWEEN :first AND :last", "trade_date <= :due")
-        newest = ctx.conn.execute(text(f"SELECT max(trade_date) FROM {d.targets[0].table} WHERE {where}"),
-                                  {**params, "due": due}).scalar_one()
+        if d.may_be_empty:  # an empty answer stores no rows: the committed partitions say how far it got
+            newest = ctx.conn.execute(text(
+                "SELECT to_date(max(partition_key), 'YYYYMMDD') FROM ingest_checkpoints WHERE dataset = :d"
+                " AND partition_key <= :due"), {"d": d.name, "due": f"{due:%Y%m%d}"}).scalar_one()
+        else:
+            where, params = ctx.where(d)
+            where = where.replace("trade_date BETWEEN :first AND :last", "trade_date <= :due")
+            newest = ctx.conn.execute(text(f"SELECT max(trade_date) FROM {d.targets[0].table} WHERE {where}"),
+                                      {**params, "due": due}).scalar_one()
         behind = ctx.conn.execute(text(
             "SELECT count(*) FROM trade_calendar WHERE exchange = :x AND is_open AND cal_date > :newest"
             " AND cal_date <= :due"), {"x": d.calendar, "newest": newest or ctx.first, "due": due}).scalar_one()
@@ -66,7 +71,8 @@ def _runs_on_closed_days(ctx: Context) -> list[Measurement]:
     names = [d.name for d in ctx.datasets]
     rows = ctx.conn.execute(text(
         "SELECT r.run_id, r.dataset, (r.started_at AT TIME ZONE 'Asia/Shanghai')::date AS day FROM ingest_runs r"
-        " JOIN trade_calendar c ON c.exchange = 'SSE' AND c.cal_date = (r.started_at AT TIME ZONE 'Asia/Shanghai')::date"
+        " JOIN trade_calendar c ON c.exchange = 'SSE'"
+        " AND c.cal_date = (r.started_at AT TIME ZONE 'Asia/Shanghai')::date"
         " AND NOT c.is_open WHERE r.mode IN ('daily', 'incremental') AND r.dataset = ANY(:names)"
         " AND (r.started_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN :first AND :today ORDER BY r.run_id"),
         {"names": names, "first": ctx.first, "today": ctx.as_of.astimezone(BEIJING).date()}).all()

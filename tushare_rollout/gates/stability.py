@@ -20,21 +20,33 @@ from .streak import DayState, Streak, serving_day, streak
 SAMPLE = 10
 
 
+ABANDONED_AFTER = dt.timedelta(hours=6)  # a run still `running` this long after its start was killed
+
+
 def _runs(ctx: Context, batch: str) -> list:
+    """The batch's finished runs in the window, plus runs abandoned while ``running`` (a killed pod),
+    which count as failed."""
     names = [d.name for d in ctx.datasets if d.batch.value == batch]
     return ctx.conn.execute(text(
-        "SELECT run_id, dataset, status, window_start, window_end, error_class, error_message FROM ingest_runs"
-        " WHERE batch = :b AND dataset = ANY(:names) AND status <> 'running'"
-        " AND window_end BETWEEN :first AND :last ORDER BY run_id"),
-        {"b": batch, "names": names, "first": ctx.first, "last": ctx.last}).all()
+        "SELECT run_id, dataset, window_start, window_end, shard_index, shard_count, error_class,"
+        " CASE WHEN status = 'running' THEN 'abandoned' ELSE status END AS status,"
+        " CASE WHEN status = 'running' THEN 'the run stopped without finishing (killed?)' ELSE error_message END"
+        " AS error_message FROM ingest_runs"
+        " WHERE batch = :b AND dataset = ANY(:names) AND window_end BETWEEN :first AND :last"
+        " AND (status <> 'running' OR started_at < :abandoned) ORDER BY run_id"),
+        {"b": batch, "names": names, "first": ctx.first, "last": ctx.last,
+         "abandoned": ctx.as_of - ABANDONED_AFTER}).all()
 
 
 def blocking_errors(runs: list) -> list:
-    """Failed runs that no later retry recovered: a retry is a later run of the same dataset for the
-    same window end. (A catch-up run the next day does not make the failed day clean.)"""
+    """Failed runs that no later retry recovered: a retry is a later run of the same dataset, shard
+    and window. (A catch-up run the next day does not make the failed day clean, and a sibling
+    shard's success does not recover a failed shard.)"""
+    def same_work(a, b) -> bool:
+        return (a.dataset, a.window_start, a.window_end, a.shard_index, a.shard_count) == \
+            (b.dataset, b.window_start, b.window_end, b.shard_index, b.shard_count)
     return [r for r in runs if r.status != "succeeded" and not any(
-        o.run_id > r.run_id and o.dataset == r.dataset and o.status == "succeeded" and o.window_end == r.window_end
-        for o in runs)]
+        o.run_id > r.run_id and o.status == "succeeded" and same_work(o, r) for o in runs)]
 
 
 def _success_share(ctx: Context) -> list[Measurement]:
@@ -61,8 +73,9 @@ def day_states(ctx: Context, batch: str, open_days: list[dt.date]) -> dict[dt.da
     """CLEAN, BLOCKED or IDLE for every open day of the window (see :mod:`.streak`)."""
     runs = _runs(ctx, batch)
     states: dict[dt.date, DayState] = {}
-    for r in runs:
-        if r.status == "succeeded":
+    trade_date_data = {d.name for d in ctx.trade_date_datasets()}
+    for r in runs:  # only trade-date data serves a day (a list refreshed over years proves nothing about it)
+        if r.status == "succeeded" and r.dataset in trade_date_data:
             for day in open_days:
                 if (r.window_start or r.window_end) <= day <= r.window_end:
                     states.setdefault(day, DayState.CLEAN)
@@ -98,7 +111,7 @@ def _streak(ctx: Context) -> list[Measurement]:
         s = batch_streak(ctx, batch)
         ended = f"; ended by a{'n' if s.ended_by == 'idle' else ''} {s.ended_by} day {s.ended_on:%Y%m%d}" \
             if s.ended_on else ""
-        out.append(Measurement(s.days, None, partition=f"{s.since:%Y%m%d}" if s.since else None, message=(
+        out.append(Measurement(s.days, None, partition=f"{s.since:%Y%m%d}" if s.since else None, batch=batch, message=(
             f"{batch}: {s.days} consecutive clean trading days" + (f" since {s.since:%Y%m%d}" if s.since else "")
             + ended + f" (P2 needs {ctx.stable_trading_days})")))
     return out
@@ -109,7 +122,7 @@ def _replay(ctx: Context) -> list[Measurement]:
     for d in ctx.trade_date_datasets():
         key = ctx.conn.execute(text(
             "SELECT min(partition_key) FROM ingest_checkpoints WHERE dataset = :d AND partition_key BETWEEN :a AND :b"),
-            {"d": d.name, "a": f"{ctx.first:%Y%m%d}", "b": f"{ctx.last:%Y%m%d}"}).scalar_one()
+            {"d": d.name, "a": f"{ctx.first:%Y%m%d}", "b": f"{ctx.last_due(d):%Y%m%d}"}).scalar_one()
         if key is None:
             continue
         if ctx.replay is None:

@@ -113,16 +113,18 @@ def load_partition(engine: Engine, client: TushareClient, dataset: Dataset, part
         return
     with engine.begin() as conn:
         inserted = updated = unchanged = 0
+        stored = None  # rows of the first target: what the checkpoint records and the gates compare with
         for target in dataset.targets:
             table = metadata.tables[target.table]
             mapped = list(dict.fromkeys(target.row(r) for r in rows))  # exact duplicates collapse; conflicts fail
+            stored = len(mapped) if stored is None else stored
             result = upsert(conn, table, mapped, list(target.columns), run_id=run_id)
             inserted, updated, unchanged = (inserted + result.inserted, updated + result.updated,
                                             unchanged + result.unchanged)
         conn.execute(text(
             "INSERT INTO ingest_checkpoints (dataset, partition_key, run_id, rows) VALUES (:d, :k, :run, :rows)"
             " ON CONFLICT (dataset, partition_key) DO UPDATE SET run_id = EXCLUDED.run_id, rows = EXCLUDED.rows,"
-            " completed_at = now()"), {"d": dataset.name, "k": partition.key, "run": run_id, "rows": len(rows)})
+            " completed_at = now()"), {"d": dataset.name, "k": partition.key, "run": run_id, "rows": stored or 0})
         conn.execute(text(
             "UPDATE ingest_runs SET rows_fetched = rows_fetched + :fetched, rows_inserted = rows_inserted + :ins,"
             " rows_updated = rows_updated + :upd, rows_unchanged = rows_unchanged + :same,"

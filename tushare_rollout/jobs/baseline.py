@@ -24,7 +24,8 @@ class Outcome:
 
 def run(settings: JobSettings, *, flags_json: str, generation: int = 0, phase: str = "A") -> Outcome:
     if not settings.rollout_batch:
-        return Outcome(ExitCode.BAD_CONFIGURATION, "TSR_ROLLOUT_BATCH is not set: name the RolloutBatch (namespace/name)")
+        return Outcome(ExitCode.BAD_CONFIGURATION,
+                       "TSR_ROLLOUT_BATCH is not set: name the RolloutBatch (namespace/name)")
     try:
         flags = RolloutFlags.model_validate_json(flags_json)
     except ValidationError as exc:

@@ -20,7 +20,7 @@ from .. import status
 from ..db import metadata, migrate
 from ..db.base import Batch
 from ..db.engine import BadDatabaseURL, first_line, make_engine, safe_url
-from ..db.upsert import upsert
+from ..db.upsert import DuplicateKeys, upsert
 from ..gates import runner
 from ..gates.context import BEIJING, Context
 from ..gates.runner import Report
@@ -85,7 +85,8 @@ def run(settings: JobSettings, *, phase: str, as_of: dt.datetime, since: dt.date
         engine = make_engine(settings.database_url.get_secret_value())
     except BadDatabaseURL as exc:
         return GateOutcome(ExitCode.BAD_CONFIGURATION, str(exc))
-    client = TushareClient.from_settings(settings) if settings.tushare_token is not None else None
+    token = settings.tushare_token.get_secret_value().strip() if settings.tushare_token else ""
+    client = TushareClient.from_settings(settings) if token else None  # without a token: no replay (a WARN)
     try:
         with engine.begin() as conn:
             outcome = _gate(conn, settings, phase, as_of, since, checks, client)
@@ -123,9 +124,14 @@ def _gate(conn: Connection, settings: JobSettings, phase: str, as_of: dt.datetim
                f"every dataset of phase {phase} is switched off ({'; '.join(sorted(set(filter(None, off.values()))))})")
         return GateOutcome(ExitCode.RETRYABLE, f"cannot evaluate: {why}")
     last = as_of.astimezone(BEIJING).date()
+    if since is not None and since > last:
+        return GateOutcome(ExitCode.BAD_CONFIGURATION, f"--since {since:%Y%m%d} is after the as-of day {last:%Y%m%d}")
     first = since or _window_start(conn, last, settings.gates.window_days)
     ctx = Context(conn, phase, batches, datasets, first, last, as_of, settings.rollout_batch,
                   settings.gates.stable_trading_days, off, _replayer(conn, client) if client else None)
+    if phase != "A" and all(ctx.last_due(d) < first for d in datasets if d.plan.value in ("trade_date", "code")):
+        return GateOutcome(ExitCode.RETRYABLE, f"cannot evaluate: nothing in {first:%Y%m%d}..{last:%Y%m%d} is due yet "
+                                               f"at {as_of:%Y-%m-%d %H:%M %Z}")
     report = runner.evaluate(ctx, checks)
     runner.store(conn, ctx, report, settings.job_name)
     failed = report.failed
@@ -150,14 +156,48 @@ def _replayer(conn: Connection, client: TushareClient) -> Callable[[Dataset, str
                 mapped = list(dict.fromkeys(target.row(r) for r in rows))
                 result = upsert(conn, metadata.tables[target.table], mapped, list(target.columns), run_id=0)
                 changed += result.inserted + result.updated
+        except DuplicateKeys as exc:
+            return f"not replayed: {exc}"
+        except OperationalError:
+            raise
+        except DBAPIError as exc:  # the source's rows no longer fit the table: that is a change, unmeasured
+            return f"not replayed: the database refused the re-fetched rows: {first_line(exc)}"
         finally:
             savepoint.rollback()
         return changed
     return replay
 
 
+TERMINATION_LOG_BYTES = 4096  # what Kubernetes keeps of a container's termination message
+
+
 def write_termination_log(outcome: GateOutcome, path: str) -> None:
+    """The JSON summary, shrunk (samples first, then failures) until it fits, so it stays valid JSON."""
     directory = os.path.dirname(path) or "."
     if os.access(path, os.W_OK) or (not os.path.exists(path) and os.access(directory, os.W_OK)):
         with open(path, "w") as f:
-            f.write(outcome.as_json()[:4000] + "\n")
+            f.write(fit_json(json.loads(outcome.as_json()), TERMINATION_LOG_BYTES - 1) + "\n")
+
+
+def fit_json(body: dict, limit: int) -> str:
+    """``body`` as JSON of at most ``limit`` UTF-8 bytes: drop samples, then failures, then messages.
+
+    >>> body = {"exitCode": 2, "failed": [{"check": "q", "sample": ["x" * 500] * 3, "message": "m"}] * 9}
+    >>> len(fit_json(body, 4000).encode()) <= 4000, json.loads(fit_json(body, 200))["exitCode"]
+    (True, 2)
+    """
+    text = json.dumps(body, default=str, ensure_ascii=False)
+    failed = body.get("failed", [])
+    while len(text.encode()) > limit and any(f.get("sample") for f in failed):
+        for f in failed:
+            f["sample"] = f.get("sample", [])[:-1]
+        text = json.dumps(body, default=str, ensure_ascii=False)
+    while len(text.encode()) > limit and failed:
+        failed.pop()
+        body["failedTruncated"] = True
+        text = json.dumps(body, default=str, ensure_ascii=False)
+    if len(text.encode()) > limit:
+        body = {"exitCode": body.get("exitCode"), "passed": body.get("passed"),
+                "message": str(body.get("message", "")).encode()[:limit // 2].decode(errors="ignore")}
+        text = json.dumps(body, default=str, ensure_ascii=False)
+    return text

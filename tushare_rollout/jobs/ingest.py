@@ -161,11 +161,6 @@ def _one(engine: Engine, settings: JobSettings, dataset: Dataset, mode: str, fir
                 loader.load_partition(engine, client, dataset, partition, outcome.run_id, outcome.tally)
                 if on_partition:
                     on_partition(dataset.name)
-            with engine.begin() as conn:  # the partitions this run touched, as the stored rows now say
-                cells = matrix.refresh(conn, [dataset.name], first, last,
-                                       status.applicability(conn, settings.rollout_batch))
-            log.info("status dataset=%s window=%s..%s %s", dataset.name, f"{first:%Y%m%d}", f"{last:%Y%m%d}",
-                     " ".join(f"{k}={v}" for k, v in sorted(cells.items())))
         except errors.TushareError as exc:
             outcome.status, outcome.error_class, outcome.message = "failed", exc.error_class, str(exc)
         except DuplicateKeys as exc:
@@ -185,12 +180,27 @@ def _one(engine: Engine, settings: JobSettings, dataset: Dataset, mode: str, fir
                                       outcome.message)
             except OperationalError:
                 log.warning("could not record the end of run %s: the database is unreachable", outcome.run_id)
+            _refresh_status(engine, settings, dataset, first, last)
     t = outcome.tally
     log.info("%s dataset=%s partitions=%d rows=%d inserted=%d updated=%d unchanged=%d window=%s..%s in %.1fs%s",
              "loaded" if outcome.status == "succeeded" else "FAILED", dataset.name, t.partitions, t.fetched,
              t.inserted, t.updated, t.unchanged, f"{first:%Y%m%d}", f"{last:%Y%m%d}", outcome.seconds,
              f": {outcome.message}" if outcome.message else "")
     return outcome
+
+
+def _refresh_status(engine: Engine, settings: JobSettings, dataset: Dataset, first: dt.date, last: dt.date) -> None:
+    """The status cells of the window this run touched, as the stored rows now say. A failure here is
+    logged and never changes the run's outcome: the matrix is recomputed by the next run or gate."""
+    try:
+        with engine.begin() as conn:
+            cells = matrix.refresh(conn, [dataset.name], first, last,
+                                   status.applicability(conn, settings.rollout_batch))
+    except DBAPIError as exc:
+        log.warning("status not refreshed dataset=%s: %s", dataset.name, first_line(exc))
+        return
+    log.info("status dataset=%s window=%s..%s %s", dataset.name, f"{first:%Y%m%d}", f"{last:%Y%m%d}",
+             " ".join(f"{k}={v}" for k, v in sorted(cells.items())))
 
 
 RETRYABLE_CLASSES = {"rate_limited", "server_error", "database_error"}

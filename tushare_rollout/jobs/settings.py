@@ -16,7 +16,8 @@ class GateOptions(BaseModel):
     stable_trading_days: int = Field(3, ge=1, le=250, description="clean trading days P2 needs (stableTradingDays)")
     window_days: int = Field(20, ge=1, le=5000, description="open days a gate looks back over without --since")
     thresholds: dict[str, dict[str, float | None]] = Field(
-        default_factory=dict, description='per check: {"warn": x, "fail": y}, e.g. {"quality.step_changes": {"fail": 5}}')
+        default_factory=dict,
+        description='per check: {"warn": x, "fail": y}, e.g. {"quality.step_changes": {"fail": 5}}')
 
 
 class JobSettings(SettingsBase):

@@ -62,13 +62,15 @@ def _ymd(d: dt.date) -> str:
 def _verdict(expected: int, present_ok: int, unexpected: int) -> tuple[str, str | None]:
     """The status of a cell from its counts (expected > 0).
 
-    >>> _verdict(5, 5, 0), _verdict(5, 0, 0), _verdict(5, 4, 0), _verdict(5, 5, 1)
-    (('complete', None), ('missing', 'none of 5 expected rows stored'), ('partial', '1 of 5 expected rows missing'), ('partial', '1 unexpected rows'))
+    >>> _verdict(5, 5, 0), _verdict(5, 0, 0)
+    (('complete', None), ('missing', 'none of 5 expected rows stored'))
+    >>> _verdict(5, 4, 0), _verdict(5, 5, 1), _verdict(0, 0, 2)
+    (('partial', '1 of 5 expected rows missing'), ('partial', '1 unexpected rows'), ('partial', '2 unexpected rows'))
     """
     missing = expected - present_ok
     if missing <= 0 and unexpected == 0:
         return "complete", None
-    if present_ok <= 0:
+    if present_ok <= 0 and expected > 0:
         return "missing", f"none of {expected} expected rows stored"
     parts = [f"{missing} of {expected} expected rows missing" if missing > 0 else "",
              f"{unexpected} unexpected rows" if unexpected else ""]
@@ -129,13 +131,13 @@ def _listed_counts(conn: Connection, rule: Coverage, first: dt.date, last: dt.da
         extra += [(d, "suspended", n) for d, n in conn.execute(text(f"""
             SELECT s.trade_date, count(*) FROM stock_suspension s
             JOIN instrument i ON i.asset_class = :ac AND i.code = s.code AND {_listed("i", "s.trade_date")}
-            WHERE s.suspend_type = 'S' AND s.suspend_timing IS NULL AND s.trade_date BETWEEN :a AND :b
+            WHERE s.suspend_type = 'S' AND NULLIF(s.suspend_timing, '') IS NULL AND s.trade_date BETWEEN :a AND :b
             GROUP BY s.trade_date"""), p)]
         extra += [(d, "unexpected", n) for d, n in conn.execute(text(f"""
             SELECT s.trade_date, count(*) FROM stock_suspension s
             JOIN instrument i ON i.asset_class = :ac AND i.code = s.code AND {_listed("i", "s.trade_date")}
             JOIN {rule.table} b ON {bf} b.code = s.code AND b.trade_date = s.trade_date
-            WHERE s.suspend_type = 'S' AND s.suspend_timing IS NULL AND s.trade_date BETWEEN :a AND :b
+            WHERE s.suspend_type = 'S' AND NULLIF(s.suspend_timing, '') IS NULL AND s.trade_date BETWEEN :a AND :b
             GROUP BY s.trade_date"""), p)]
     if (last - first).days <= SHORT_WINDOW_DAYS:
         # a short window (a day's refresh): one pass over its rows finds those outside a listing or unknown
@@ -214,7 +216,8 @@ def listed_keys(conn: Connection, rule: Coverage, day: dt.date, limit: int = SAM
     p = {"ac": rule.asset_class, "d": day, "incl": 1 if rule.delist_inclusive else 0, "n": limit}
     bf = _filter(rule, "b.")
     suspended = ("EXISTS (SELECT 1 FROM stock_suspension s WHERE s.code = {c} AND s.trade_date = :d"
-                 " AND s.suspend_type = 'S' AND s.suspend_timing IS NULL)") if rule.minus_suspensions else "FALSE"
+                 " AND s.suspend_type = 'S' AND NULLIF(s.suspend_timing, '') IS NULL)"
+                 if rule.minus_suspensions else "FALSE")
     day_rows = f"WITH day AS MATERIALIZED (SELECT b.code FROM {rule.table} b WHERE {bf} b.trade_date = :d)"
     out: dict[str, list[str]] = {"missing_sample": [], "unexpected_sample": []}
     if missing:
@@ -247,10 +250,11 @@ def _code_cells(conn: Connection, rule: Coverage, first: dt.date, last: dt.date)
         "SELECT code, list_date, delist_date FROM instrument WHERE asset_class = :ac AND code = ANY(:codes)"),
         {"ac": rule.asset_class, "codes": codes})}
     code_col = "index_code" if rule.expect is Expect.MONTH_END else "code"
+    since = first.replace(day=1) if rule.expect is Expect.MONTH_END else first
     present: dict[tuple[str, dt.date], int] = {(c, d): int(n) for c, d, n in conn.execute(text(
         f"SELECT {code_col}, trade_date, count(*) FROM {rule.table} WHERE {_filter(rule)} {code_col} = ANY(:codes)"
         " AND trade_date BETWEEN :a AND :b GROUP BY 1, 2"),
-        {"ac": rule.asset_class, "codes": codes, "a": first, "b": last})}
+        {"ac": rule.asset_class, "codes": codes, "a": since, "b": last})}
     cells = []
     if rule.expect is Expect.CODES:
         days = _days(conn, rule.calendar, first, last)
@@ -386,7 +390,11 @@ def compute(conn: Connection, dataset: str, first: dt.date, last: dt.date, *, of
 
 
 def store(conn: Connection, dataset: str, first: dt.date, last: dt.date, cells: list[Cell]) -> None:
-    """Replace ``dataset``'s stored cells over ``first..last`` with ``cells`` (in the caller's transaction)."""
+    """Replace ``dataset``'s stored cells over ``first..last`` with ``cells`` (in the caller's transaction).
+
+    Writers of one dataset's cells (shards of an ingest Job, a gate, ``status --refresh``) take turns:
+    a transaction-scoped advisory lock, so a delete never misses rows another writer is inserting."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('status_matrix:' || :d))"), {"d": dataset})
     conn.execute(text(
         "DELETE FROM status_matrix WHERE dataset = :d AND (period_date BETWEEN :a AND :b OR period = 'current')"),
         {"d": dataset, "a": first.replace(day=1) if COVERAGE[dataset].expect in (Expect.CALENDAR, Expect.MONTH_END)

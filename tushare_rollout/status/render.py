@@ -18,7 +18,8 @@ def table(cells: list[Cell], *, strip: int = 40) -> Table:
     t = Table(title="status matrix (SSOT: stored rows vs calendar x listed universe)", title_justify="left")
     for name, kw in (("dataset", {}), ("scope", {}), ("complete", {"justify": "right"}),
                      ("partial", {"justify": "right"}), ("missing", {"justify": "right"}),
-                     ("n/a", {"justify": "right"}), (f"last {strip} periods", {}), ("first problem", {"overflow": "fold"})):
+                     ("n/a", {"justify": "right"}), (f"last {strip} periods", {}),
+                     ("first problem", {"overflow": "fold"})):
         t.add_column(name, **kw)
     groups: dict[tuple[str, str], list[Cell]] = defaultdict(list)
     for c in cells:
@@ -47,7 +48,8 @@ def problems(cells: list[Cell], limit: int = 30) -> Table:
         t.add_column(name, overflow="fold")
     bad = [c for c in cells if c.status in ("partial", "missing")]
     for c in bad[:limit]:
-        sample = ", ".join(c.explain.get("missing_sample", [])[:5])
+        sample = ", ".join([*c.explain.get("missing_sample", [])[:5],
+                            *(f"{k} (unexpected)" for k in c.explain.get("unexpected_sample", [])[:3])])
         t.add_row(c.target, Text(c.status, style=GLYPH[c.status][1]), str(c.expected), str(c.present),
                   c.reason or "", sample)
     if len(bad) > limit:

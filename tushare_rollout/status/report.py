@@ -70,7 +70,8 @@ def explain_target(conn: Connection, target: str, rollout_batch: str | None = No
     if cell.status in ("partial", "missing") and COVERAGE[dataset].expect.value == "listed":
         cell.explain.update(matrix.listed_keys(conn, COVERAGE[dataset], cell.period_date, limit=50))
     checks = conn.execute(text(
-        "SELECT r.check_name, r.severity, r.metric_value, r.message, r.sample_keys, g.finished_at FROM gate_check_results r"
+        "SELECT r.check_name, r.severity, r.metric_value, r.message, r.sample_keys, g.finished_at"
+        " FROM gate_check_results r"
         " JOIN gate_runs g USING (gate_run_id) WHERE r.dataset = :d AND r.severity <> 'PASS'"
         " AND g.gate_run_id = (SELECT max(gate_run_id) FROM gate_runs g2 WHERE g2.gate = g.gate)"
         " ORDER BY r.check_name"), {"d": dataset}).mappings().all()
