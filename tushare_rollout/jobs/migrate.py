@@ -7,48 +7,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from alembic.util import CommandError
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ..db import migrate as alembic_ops
-from ..db.engine import BadDatabaseURL, first_line, make_engine, safe_url
+from ..db.engine import first_line
 from ..db.partitions import add_months, ensure_minute_partitions, month_of
-from . import ExitCode
+from . import ExitCode, Outcome, with_engine
 from .settings import JobSettings
-
-
-@dataclass(frozen=True)
-class Outcome:
-    code: ExitCode
-    message: str
-
-
-def _with_engine(settings: JobSettings, doing: str, work: Callable[[Engine], Outcome]) -> Outcome:
-    """Run ``work`` on an engine for DATABASE_URL, turning every failure into one line and an exit code."""
-    if settings.database_url is None:
-        return Outcome(ExitCode.BAD_CONFIGURATION, "DATABASE_URL is not set: point it at the PostgreSQL database")
-    try:
-        engine = make_engine(settings.database_url.get_secret_value())
-    except BadDatabaseURL as exc:
-        return Outcome(ExitCode.BAD_CONFIGURATION, str(exc))
-    try:
-        return work(engine)
-    except OperationalError as exc:  # the server is down or unreachable: may pass on retry
-        return Outcome(ExitCode.RETRYABLE, f"cannot reach PostgreSQL at {safe_url(engine.url)}: {first_line(exc)}")
-    except DBAPIError as exc:  # the database refused the work itself: retrying will not help
-        return Outcome(ExitCode.BAD_CONFIGURATION, f"{doing} failed at {safe_url(engine.url)}: {first_line(exc)}")
-    finally:
-        engine.dispose()
 
 
 def run(settings: JobSettings, *, check: bool = False, to: str | None = None,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> Outcome:
     """``job migrate``: upgrade to head (or ``--check``, or ``--to`` a revision)."""
-    return _with_engine(settings, "migration",
-                        lambda engine: _migrate(engine, settings, check=check, to=to, now=now()))
+    return with_engine(settings, "migration",
+                       lambda engine: _migrate(engine, settings, check=check, to=to, now=now()))
 
 
 def partitions(settings: JobSettings, first: dt.date, last: dt.date) -> Outcome:
@@ -60,7 +34,7 @@ def partitions(settings: JobSettings, first: dt.date, last: dt.date) -> Outcome:
             created = ensure_minute_partitions(conn, first, last)
         return Outcome(ExitCode.OK, f"minute partitions ready {first:%Y-%m}..{last:%Y-%m} ({created} new)")
 
-    return _with_engine(settings, "creating partitions", work)
+    return with_engine(settings, "creating partitions", work)
 
 
 def _migrate(engine: Engine, settings: JobSettings, *, check: bool, to: str | None, now: dt.datetime) -> Outcome:
