@@ -1,0 +1,339 @@
+"""Every rollout rule of ``decide()``, one named case per transition, against a small simulated world:
+created Jobs become active; the test says how each ends."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import pytest
+
+from tushare_rollout.flags import RolloutFlags
+from tushare_rollout.operator.decide import decide
+from tushare_rollout.operator.model import GateResult, Observed, ObservedJob, Plan, Spec, job_name
+from tushare_rollout.operator.vocabulary import JobState, Phase, Step
+
+NOW = dt.datetime(2024, 3, 29, 12, 0, tzinfo=dt.timezone.utc)
+ALL_BUILT = frozenset({"P0", "P1", "P2"})
+FAILED_GATE = GateResult(False, "gate B FAILED", ({"check": "reconciliation.expected_keys", "dataset": "daily",
+                                                   "value": 1.0, "message": "1 cells not complete",
+                                                   "sample": ["daily/market/20240105: 000001.SZ"]},))
+
+
+def spec(target: str = "B", **kw) -> Spec:
+    flags = kw.pop("flags", {})
+    return Spec(name="data/p0", generation=kw.pop("generation", 1),
+                flags=RolloutFlags(**{"p0Enabled": True, "updatedAt": 1, **flags}), target=Phase(target), **kw)
+
+
+Outcome = tuple[JobState, str | None, GateResult | None]
+OK: Outcome = (JobState.SUCCEEDED, None, None)
+
+
+@dataclass
+class World:
+    status: dict = field(default_factory=dict)
+    jobs: dict[str, ObservedJob] = field(default_factory=dict)
+    gates: dict[str, GateResult] = field(default_factory=dict)
+    built: frozenset[str] = frozenset({"P0"})
+    streaks: dict[str, int] = field(default_factory=dict)
+    regressions: dict = field(default_factory=dict)
+    created: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+    def observed(self) -> Observed:
+        return Observed(tuple(self.jobs.values()), dict(self.gates), dict(self.streaks), self.built,
+                        dict(self.regressions))
+
+    def step(self, s: Spec) -> Plan:
+        plan = decide(s, self.status, self.observed(), NOW)
+        for request in plan.create:
+            assert request.name not in self.jobs, f"{request.name} created twice"
+            self.jobs[request.name] = ObservedJob(request.name, request.phase, request.step, request.attempt,
+                                                  JobState.ACTIVE)
+            self.created.append(request.name)
+        for name in plan.delete:
+            self.jobs.pop(name)
+            self.deleted.append(name)
+        self.status = plan.status
+        return plan
+
+    def active(self) -> list[ObservedJob]:
+        return [j for j in self.jobs.values() if j.state is JobState.ACTIVE]
+
+    def finish(self, outcome: Callable[[ObservedJob], Outcome] = lambda j: OK) -> None:
+        for j in self.active():
+            state, reason, gate = outcome(j)
+            self.jobs[j.name] = replace(j, state=state, reason=reason)
+            if gate is not None:
+                self.gates[j.name] = gate
+
+    def run(self, s: Spec, outcome: Callable[[ObservedJob], Outcome] = lambda j: OK, rounds: int = 40) -> None:
+        """Reconcile and let Jobs end until nothing is active; never two Jobs in flight."""
+        for _ in range(rounds):
+            plan = self.step(s)
+            assert len(self.active()) <= 1, [j.name for j in self.active()]
+            before = [j.name for j in self.active()]
+            if not before:
+                return
+            self.finish(outcome)
+            if not plan.create and [j.name for j in self.active()] == before:
+                return  # the outcome keeps the Job running: settled with it active
+        raise AssertionError("did not settle")
+
+    def phase(self, p: str) -> dict:
+        return self.status["phases"][p]
+
+    def condition(self, kind: str) -> str:
+        return next(c["status"] for c in self.status["conditions"] if c["type"] == kind)
+
+
+def gate_fails_in(phase: Phase) -> Callable[[ObservedJob], Outcome]:
+    def outcome(j: ObservedJob) -> Outcome:
+        if j.phase is phase and j.step is Step.GATE:
+            return JobState.FAILED, "PodFailurePolicy", FAILED_GATE
+        return OK
+    return outcome
+
+
+def name(p: Phase, step: Step, attempt: int = 1) -> str:
+    return job_name("data/p0", p, step, attempt)
+
+
+# -- forward ------------------------------------------------------------------------------------------
+
+
+def test_a_new_object_starts_phase_a_with_its_first_job() -> None:
+    w = World()
+    plan = w.step(spec())
+    assert [r.name for r in plan.create] == [name(Phase.A, Step.MIGRATE)]
+    assert plan.create[0].args == ("job", "migrate")
+    assert w.status["state"] == "Progressing" and w.status["phase"] == "A"
+    assert w.condition("Reconciling") == "True" and w.condition("Ready") == "False"
+    assert w.status["observedGeneration"] == 1
+
+
+def test_phases_run_in_order_one_job_at_a_time_and_pass_only_on_their_gates() -> None:
+    w = World()
+    w.run(spec("B"))
+    assert w.created == [name(Phase.A, Step.MIGRATE), name(Phase.A, Step.BASELINE), name(Phase.A, Step.GATE),
+                         name(Phase.B, Step.INGEST), name(Phase.B, Step.GATE), name(Phase.B, Step.PUBLISH)]
+    assert [w.phase(p)["state"] for p in "ABCDE"] == ["Passed", "Passed", "Pending", "Pending", "Pending"]
+    assert w.status["state"] == "Succeeded" and w.condition("Ready") == "True"
+    assert w.condition("Reconciling") == "False" and w.condition("Stalled") == "False"
+    ingest = next(j for j in w.jobs.values() if j.step is Step.INGEST)
+    assert ingest.name == "p0-b-ingest-1"
+
+
+def test_the_job_arguments_carry_the_spec() -> None:
+    w = World()
+    s = spec("B", backfill_start="20240102", purge_data=True)
+    w.run(s)
+    plan = decide(replace(s, target=Phase.A), w.status, w.observed(), NOW)
+    assert plan.create[0].args == ("job", "rollback", "--phase", "B", "--purge-data")
+    assert decide(s, {}, Observed(), NOW).create[0].args == ("job", "migrate")
+    baseline = decide(s, w.status | {"phases": {}}, Observed(jobs=(w.jobs[name(Phase.A, Step.MIGRATE)],)), NOW)
+    assert baseline.create[0].args[:3] == ("job", "baseline", "--flags")
+    assert '"p0Enabled":true' in baseline.create[0].args[3]
+
+
+def test_reconciling_again_with_nothing_new_changes_nothing() -> None:
+    w = World()
+    w.run(spec("B"))
+    before = w.status
+    plan = decide(spec("B"), before, w.observed(), NOW + dt.timedelta(hours=1))
+    assert plan.create == [] and plan.delete == [] and plan.status == before  # no heartbeat churn
+
+
+# -- rules that hold a phase -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("flags", "built", "phase", "reason", "says"), [
+    ({"p1Enabled": False}, ALL_BUILT, "C", "BatchSwitchOff", "p1Enabled is off: phase C waits (it is not skipped)"),
+    ({"p1Enabled": True}, frozenset({"P0"}), "C", "NotBuiltYet", "needs batch P1"),
+    ({"p0Enabled": False}, ALL_BUILT, "B", "BatchSwitchOff", "p0Enabled is off"),
+], ids=["p1-switch-off", "p1-not-built", "p0-switch-off"])
+def test_a_batch_that_cannot_run_waits_with_a_reason_and_nothing_after_it_starts(flags, built, phase, reason,
+                                                                                  says) -> None:
+    w = World(built=built)
+    w.run(spec("E", flags=flags))
+    e = w.phase(phase)
+    assert e["state"] == "Waiting" and e["reason"] == reason and says in e["message"]
+    later = "CDE"[("BCD".index(phase)) + 1:] if phase != "B" else "CDE"
+    assert all(w.phase(p)["state"] == "Pending" for p in later)
+    assert w.status["state"] == "Waiting" and w.condition("Ready") == "False"
+
+
+def test_p2_subflags_without_p2_are_reported_not_effective() -> None:
+    w = World()
+    w.step(spec("A", flags={"p2RealtimeIndexV1": True}))
+    flag = next(f for f in w.status["effectiveFlags"] if f["flag"] == "p2RealtimeIndexV1")
+    assert flag == {"flag": "p2RealtimeIndexV1", "set": True, "effective": False,
+                    "reason": "p2Enabled is off: P2 sub-flags have no effect without it"}
+
+
+@pytest.mark.parametrize(("streaks", "starts"), [
+    ({"P0": 5, "P1": 2}, False), ({"P0": 3, "P1": 3}, True), ({}, False),
+], ids=["p1-streak-short", "both-streaks-reached", "no-streak-on-record"])
+def test_phase_d_waits_for_the_p0_and_p1_stability_streaks(streaks: dict, starts: bool) -> None:
+    w = World(built=ALL_BUILT, streaks=streaks)
+    s = spec("D", flags={"p1Enabled": True, "p2Enabled": True})
+    w.run(s, outcome=lambda j: OK if j.phase is not Phase.D else (JobState.ACTIVE, None, None))
+    d = w.phase("D")
+    if starts:
+        assert name(Phase.D, Step.PROBE) in w.created and d["state"] == "Running"
+    else:
+        assert d["state"] == "Waiting" and d["reason"] == "StabilityStreakShort"
+        assert "of 3 clean trading days" in d["message"] and not any("-d-" in n for n in w.created)
+
+
+# -- failures ------------------------------------------------------------------------------------------
+
+
+def test_a_failed_gate_fails_the_phase_freezes_the_later_ones_and_rolls_the_phase_back() -> None:
+    w = World(built=ALL_BUILT)
+    s = spec("E", flags={"p1Enabled": True})
+    w.run(s, outcome=gate_fails_in(Phase.B))
+    b = w.phase("B")
+    assert b["state"] == "Failed" and b["reason"] == "GateFailed"
+    assert b["gate"]["failed"][0]["check"] == "reconciliation.expected_keys" and b["gate"]["passed"] is False
+    assert [w.phase(p)["state"] for p in "CDE"] == ["Frozen"] * 3
+    assert name(Phase.B, Step.ROLLBACK) in w.created and b["rollback"]["state"] == "Done"
+    assert name(Phase.B, Step.PUBLISH) not in w.created
+    assert w.status["state"] == "Failed" and w.status["frozenFrom"] == "B"
+    assert (w.condition("Stalled"), w.condition("Frozen"), w.condition("RolledBack"), w.condition("Ready")) == \
+        ("True", "True", "True", "False")
+
+
+def test_freeze_only_keeps_the_data_and_runs_no_rollback() -> None:
+    w = World()
+    w.run(replace(spec("B"), on_gate_failure="FreezeOnly"), outcome=gate_fails_in(Phase.B))
+    assert w.phase("B")["state"] == "Failed" and not any(j.step is Step.ROLLBACK for j in w.jobs.values())
+
+
+def test_a_new_retry_token_retries_the_failed_phase_as_a_new_attempt() -> None:
+    w = World()
+    w.run(spec("B"), outcome=gate_fails_in(Phase.B))
+    w.run(spec("B"), outcome=gate_fails_in(Phase.B))  # the same token: nothing happens
+    assert w.phase("B")["state"] == "Failed" and w.created.count(name(Phase.B, Step.GATE)) == 1
+    w.run(spec("B", retry_token="fixed-data"))
+    b = w.phase("B")
+    assert b["state"] == "Passed" and b["attempt"] == 2
+    assert name(Phase.B, Step.INGEST, 2) in w.created and name(Phase.B, Step.GATE, 2) in w.created
+    assert w.status["acknowledgedRetryToken"] == "fixed-data" and w.status["frozenFrom"] == ""
+    assert w.condition("Frozen") == "False" and w.condition("Ready") == "True"
+
+
+def test_an_infrastructure_failure_is_retried_then_stalls_for_a_person_never_counted_as_a_pass() -> None:
+    w = World()
+    deadline = lambda j: (JobState.FAILED, "DeadlineExceeded", None) if j.step is Step.INGEST else OK  # noqa: E731
+    w.run(replace(spec("B"), infra_retries=2), outcome=deadline)
+    assert [n for n in w.created if "-b-ingest-" in n] == [name(Phase.B, Step.INGEST, k) for k in (1, 2, 3)]
+    b = w.phase("B")
+    assert b["state"] == "Failed" and b["reason"] == "InfrastructureStalled" and "retryToken" in b["message"]
+    assert w.condition("Stalled") == "True" and w.condition("Frozen") == "False"
+    assert not any(j.step in (Step.GATE, Step.ROLLBACK) and j.phase is Phase.B for j in w.jobs.values())
+
+
+def test_a_refused_job_stalls_at_once_with_its_message() -> None:
+    w = World()
+    refused = lambda j: (JobState.FAILED, "PodFailurePolicy", None) if j.step is Step.BASELINE else OK  # noqa: E731
+    w.run(spec("B"), outcome=refused)
+    a = w.phase("A")
+    assert a["state"] == "Failed" and a["reason"] == "JobRefused"
+    assert name(Phase.A, Step.BASELINE, 2) not in w.created and w.status["state"] == "Failed"
+
+
+def test_a_regression_of_a_passed_phase_freezes_later_phases_and_rolls_back_the_one_in_progress() -> None:
+    w = World(built=ALL_BUILT)
+    s = spec("C", flags={"p1Enabled": True})
+    w.run(s, outcome=lambda j: OK if j.phase is not Phase.C else (JobState.ACTIVE, None, None), rounds=12)
+    assert w.phase("C")["state"] == "Running" and [j.name for j in w.active()] == [name(Phase.C, Step.INGEST)]
+    w.regressions = {Phase.B: "reconciliation.expected_keys FAIL on 20240329"}
+    w.run(s)
+    assert w.phase("B")["state"] == "Failed" and "daily gate regressed" in w.phase("B")["message"]
+    assert w.phase("C")["state"] == "Frozen" and name(Phase.C, Step.INGEST) in w.deleted
+    assert name(Phase.C, Step.ROLLBACK) in w.created and w.condition("Frozen") == "True"
+
+
+# -- GitOps intents --------------------------------------------------------------------------------------
+
+
+def test_lowering_the_target_rolls_back_the_phases_above_it_and_raising_it_runs_them_again() -> None:
+    w = World()
+    w.run(spec("B"))
+    w.run(spec("A"))
+    assert name(Phase.B, Step.ROLLBACK) in w.created
+    assert w.phase("B")["state"] == "RolledBack" and w.status["state"] == "Succeeded"
+    assert w.condition("RolledBack") == "True" and w.condition("Ready") == "True"
+    w.run(spec("B"))
+    assert w.phase("B")["state"] == "Passed" and name(Phase.B, Step.INGEST, 2) in w.created
+
+
+def test_lowering_the_target_while_a_gate_runs_stops_it_and_rolls_back() -> None:
+    w = World()
+    s = spec("B")
+    w.run(s, outcome=lambda j: (JobState.ACTIVE, None, None) if j.step is Step.GATE and j.phase is Phase.B else OK)
+    assert [j.name for j in w.active()] == [name(Phase.B, Step.GATE)]
+    w.step(spec("A"))
+    assert w.deleted == [name(Phase.B, Step.GATE)] and name(Phase.B, Step.ROLLBACK) in w.created
+    assert w.status["state"] == "RollingBack"
+    w.run(spec("A"))
+    assert w.phase("B")["state"] == "RolledBack"
+
+
+def test_rollbacks_run_newest_phase_first() -> None:
+    w = World(built=ALL_BUILT)
+    w.run(spec("C", flags={"p1Enabled": True}))
+    w.run(spec("A", flags={"p1Enabled": True}))
+    rollbacks = [n for n in w.created if "rollback" in n]
+    assert rollbacks == [name(Phase.C, Step.ROLLBACK), name(Phase.B, Step.ROLLBACK)]
+
+
+def test_paused_starts_nothing_new_and_lets_running_jobs_finish() -> None:
+    w = World()
+    w.step(spec("B"))  # migrate created
+    plan = w.step(spec("B", paused=True))
+    assert plan.create == [] and plan.delete == []
+    w.finish()
+    plan = w.step(spec("B", paused=True))
+    assert plan.create == [] and w.status["state"] == "Paused" and w.condition("Paused") == "True"
+    assert w.step(spec("B")).create[0].name == name(Phase.A, Step.BASELINE)
+
+
+def test_flags_switched_off_mid_phase_hold_the_phase_without_killing_its_job() -> None:
+    w = World()
+    w.run(spec("B"), outcome=lambda j: (JobState.ACTIVE, None, None) if j.step is Step.INGEST else OK)
+    plan = w.step(spec("B", flags={"p0Enabled": False, "updatedAt": 2}))
+    assert plan.delete == [] and w.phase("B")["state"] == "Waiting"
+    assert w.step(spec("B", flags={"updatedAt": 3})).create == []  # back on: the same Job carries on
+    assert w.phase("B")["state"] == "Running"
+
+
+# -- the edge: restarts and hands -------------------------------------------------------------------------
+
+
+def test_an_operator_restarted_between_creating_a_job_and_writing_status_adopts_it() -> None:
+    w = World()
+    old_status = dict(w.status)
+    w.step(spec("B"))  # creates the migrate Job ...
+    w.status = old_status  # ... but the status write was lost
+    plan = w.step(spec("B"))
+    assert plan.create == [] and w.phase("A")["jobs"][0]["name"] == name(Phase.A, Step.MIGRATE)
+
+
+def test_a_job_deleted_by_hand_is_created_again_under_the_same_name() -> None:
+    w = World()
+    w.step(spec("B"))
+    w.jobs.clear()
+    plan = w.step(spec("B"))
+    assert [r.name for r in plan.create] == [name(Phase.A, Step.MIGRATE)]
+
+
+def test_condition_times_move_only_when_a_condition_changes() -> None:
+    w = World()
+    w.step(spec("B"))
+    first = {c["type"]: c["lastTransitionTime"] for c in w.status["conditions"]}
+    plan = decide(spec("B"), w.status, w.observed(), NOW + dt.timedelta(minutes=5))
+    assert {c["type"]: c["lastTransitionTime"] for c in plan.status["conditions"]} == first

@@ -1,0 +1,135 @@
+"""What ``decide()`` reads and returns: the spec as typed values, what was observed, and the plan."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..flags import RolloutFlags
+from .vocabulary import JobState, Phase, Step
+
+DEFAULT_BACKFILL_START = "20200102"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """``spec`` of a RolloutBatch, with the CRD's defaults."""
+
+    name: str  # namespace/name
+    generation: int
+    flags: RolloutFlags
+    target: Phase
+    paused: bool = False
+    retry_token: str = ""
+    probe_token: str = ""
+    backfill_start: str = DEFAULT_BACKFILL_START
+    index_codes: tuple[str, ...] = ()
+    stable_trading_days: int = 3
+    thresholds: Mapping[str, Any] = field(default_factory=dict)
+    on_gate_failure: str = "Rollback"
+    purge_data: bool = False
+    rollback_schema: bool = False
+    infra_retries: int = 2
+
+    @classmethod
+    def from_object(cls, obj: Mapping[str, Any]) -> Spec:
+        meta, spec = obj["metadata"], obj.get("spec", {})
+        gates, rollback, jobs, universe = (spec.get(k) or {} for k in ("gates", "rollback", "jobs", "universe"))
+        return cls(
+            name=f"{meta.get('namespace', 'default')}/{meta['name']}", generation=int(meta.get("generation", 0)),
+            flags=RolloutFlags(**(spec.get("flags") or {})), target=Phase(spec.get("targetPhase", "A")),
+            paused=bool(spec.get("paused", False)), retry_token=spec.get("retryToken") or "",
+            probe_token=spec.get("probeToken") or "",
+            backfill_start=universe.get("backfillStart") or DEFAULT_BACKFILL_START,
+            index_codes=tuple(universe.get("indexCodes") or ()),
+            stable_trading_days=int(gates.get("stableTradingDays", 3)), thresholds=gates.get("thresholds") or {},
+            on_gate_failure=rollback.get("onGateFailure", "Rollback"), purge_data=bool(rollback.get("purgeData")),
+            rollback_schema=bool(rollback.get("schema")), infra_retries=int(jobs.get("infraRetries", 2)),
+        )
+
+
+@dataclass(frozen=True)
+class ObservedJob:
+    """A Job of this RolloutBatch as the API server has it (labels say which phase, step and attempt)."""
+
+    name: str
+    phase: Phase
+    step: Step
+    attempt: int
+    state: JobState
+    reason: str | None = None  # the Failed condition's reason (PodFailurePolicy, DeadlineExceeded, ...)
+    message: str | None = None
+    exit_code: int | None = None  # when a podFailurePolicy rule matched an exit code
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """What a gate Job stored in Postgres (found by the Job's name)."""
+
+    passed: bool
+    message: str = ""
+    failed: tuple[Mapping[str, Any], ...] = ()
+    warned: int = 0
+
+
+@dataclass(frozen=True)
+class Observed:
+    jobs: tuple[ObservedJob, ...] = ()
+    gates: Mapping[str, GateResult] = field(default_factory=dict)  # gate Job name -> result
+    streaks: Mapping[str, int] = field(default_factory=dict)  # batch -> consecutive clean trading days
+    built: frozenset[str] = frozenset({"P0"})  # batches that have datasets in this release
+    regressions: Mapping[Phase, str] = field(default_factory=dict)  # passed phase -> why its daily gate failed
+
+    def job(self, name: str) -> ObservedJob | None:
+        return next((j for j in self.jobs if j.name == name), None)
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """A Job to create: which phase and step, which attempt, the CLI arguments after ``tushare-rollout``."""
+
+    name: str
+    phase: Phase
+    step: Step
+    attempt: int
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str  # Normal | Warning
+    reason: str
+    message: str
+
+
+@dataclass
+class Plan:
+    create: list[JobRequest] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+    status: dict[str, Any] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    requeue_after: float | None = None  # seconds; None: wait for the next event
+
+
+def job_name(rollout: str, phase: Phase, step: Step, attempt: int) -> str:
+    """A deterministic, DNS-safe Job name (at most 63 characters: it also becomes a label value).
+
+    >>> job_name("data/p0", Phase.B, Step.INGEST, 1)
+    'p0-b-ingest-1'
+    >>> len(job_name("data/" + "x" * 80, Phase.B, Step.ROLLBACK, 12)) <= 63
+    True
+    """
+    base = re.sub(r"[^a-z0-9-]", "-", rollout.split("/")[-1].lower()).strip("-") or "rb"
+    suffix = f"-{phase.value.lower()}-{step.value}-{attempt}"
+    if len(base) + len(suffix) > 63:
+        digest = hashlib.sha1(base.encode()).hexdigest()[:6]
+        base = base[:63 - len(suffix) - 7].rstrip("-") + "-" + digest
+    return base + suffix
+
+
+def flags_json(flags: RolloutFlags) -> str:
+    return json.dumps(flags.model_dump(), separators=(",", ":"))
