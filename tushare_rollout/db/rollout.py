@@ -45,3 +45,29 @@ def has_baseline(conn: Connection, rollout_batch: str | None = None) -> bool:
     return conn.execute(text(
         "SELECT EXISTS (SELECT 1 FROM rollback_baselines WHERE CAST(:rb AS text) IS NULL OR rollout_batch = :rb)"),
         {"rb": rollout_batch}).scalar_one()
+
+
+def gate_results(conn: Connection, job_names: list[str]) -> dict[str, dict]:
+    """Per gate Job name: whether every gate it ran passed, its FAIL results and its warning count."""
+    if not job_names:
+        return {}
+    rows = conn.execute(text(
+        "SELECT g.job_name, bool_and(g.passed) AS passed,"
+        " count(r.*) FILTER (WHERE r.severity = 'WARN') AS warned,"
+        " coalesce(jsonb_agg(jsonb_build_object('check', r.check_name, 'dataset', r.dataset, 'value', r.metric_value,"
+        "   'message', r.message, 'sample', r.sample_keys)) FILTER (WHERE r.severity = 'FAIL'), '[]') AS failed"
+        " FROM gate_runs g LEFT JOIN gate_check_results r USING (gate_run_id)"
+        " WHERE g.job_name = ANY(:names) AND g.status = 'succeeded' GROUP BY g.job_name"),
+        {"names": job_names}).mappings().all()
+    return {r["job_name"]: {"passed": bool(r["passed"]), "warned": int(r["warned"]), "failed": list(r["failed"])}
+            for r in rows}
+
+
+def streaks(conn: Connection, rollout_batch: str | None = None) -> dict[str, int]:
+    """Per batch: the clean-streak value of the newest gate run that measured it."""
+    rows = conn.execute(text(
+        "SELECT DISTINCT ON (g.batch) g.batch, r.metric_value FROM gate_check_results r JOIN gate_runs g"
+        " USING (gate_run_id) WHERE r.check_name = 'stability.clean_streak' AND g.batch IS NOT NULL"
+        " AND (CAST(:rb AS text) IS NULL OR g.rollout_batch = :rb) ORDER BY g.batch, g.gate_run_id DESC"),
+        {"rb": rollout_batch}).all()
+    return {batch: int(value or 0) for batch, value in rows}

@@ -80,10 +80,13 @@ class _Decision:
             return ("job", "migrate")
         if step is Step.BASELINE:
             return ("job", "baseline", "--flags", flags_json(s.flags), "--generation", str(s.generation))
+        end = ("--end", s.backfill_end) if s.backfill_end else ()
         if step is Step.INGEST:
-            return ("job", "ingest", "--batch", p.batch or "", "--mode", "backfill", "--start", s.backfill_start)
+            return ("job", "ingest", "--batch", p.batch or "", "--mode", "backfill", "--start", s.backfill_start, *end)
         if step is Step.GATE:
-            return ("job", "gate", "--phase", p.value, *(("--since", s.backfill_start) if p is not Phase.A else ()))
+            as_of = ("--as-of", s.backfill_end) if s.backfill_end else ()
+            return ("job", "gate", "--phase", p.value, *(("--since", s.backfill_start) if p is not Phase.A else ()),
+                    *as_of)
         if step is Step.PUBLISH:
             return ("job", "publish", "--phase", p.value)
         if step is Step.PROBE:

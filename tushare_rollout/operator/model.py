@@ -27,6 +27,7 @@ class Spec:
     retry_token: str = ""
     probe_token: str = ""
     backfill_start: str = DEFAULT_BACKFILL_START
+    backfill_end: str | None = None
     index_codes: tuple[str, ...] = ()
     stable_trading_days: int = 3
     thresholds: Mapping[str, Any] = field(default_factory=dict)
@@ -45,6 +46,7 @@ class Spec:
             paused=bool(spec.get("paused", False)), retry_token=spec.get("retryToken") or "",
             probe_token=spec.get("probeToken") or "",
             backfill_start=universe.get("backfillStart") or DEFAULT_BACKFILL_START,
+            backfill_end=universe.get("backfillEnd"),
             index_codes=tuple(universe.get("indexCodes") or ()),
             stable_trading_days=int(gates.get("stableTradingDays", 3)), thresholds=gates.get("thresholds") or {},
             on_gate_failure=rollback.get("onGateFailure", "Rollback"), purge_data=bool(rollback.get("purgeData")),

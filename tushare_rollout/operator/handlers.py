@@ -1,0 +1,90 @@
+"""kopf handlers, thin: one serialized reconcile loop per RolloutBatch, woken by its own changes,
+by its Jobs' events and by a resync timer. All rules live in :mod:`.decide`; all I/O in :mod:`.reconcile`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import kopf
+from kubernetes import client, config
+
+from ..db.engine import make_engine
+from .manifests import GROUP, LABEL_RB, PLURAL, VERSION
+from .reconcile import Reconciler
+from .settings import OperatorSettings
+
+WAKE: dict[str, threading.Event] = {}  # RolloutBatch uid -> its loop's wake-up
+WAKE_LOCK = threading.Lock()
+
+
+def _wake(uid: str) -> threading.Event:
+    with WAKE_LOCK:
+        return WAKE.setdefault(uid, threading.Event())
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    operator: OperatorSettings = memo["settings"]
+    settings.posting.level = logging.WARNING  # Events are posted by the reconciler, one per decision
+    settings.persistence.finalizer = "tushare-rollout.io/operator"
+    settings.watching.server_timeout = 300
+    api = _api_client()
+    engine = make_engine(operator.database_url.get_secret_value()) if operator.database_url else None
+    memo["reconciler"] = Reconciler(api, engine, operator)
+
+
+@kopf.on.event(GROUP, VERSION, PLURAL)
+def rolloutbatch_changed(uid: str, **_: Any) -> None:
+    _wake(uid).set()
+
+
+@kopf.on.event("batch", "v1", "jobs", labels={LABEL_RB: kopf.PRESENT})
+def job_changed(body: kopf.Body, **_: Any) -> None:
+    for ref in body.metadata.get("ownerReferences") or []:
+        if ref.get("kind") == "RolloutBatch":
+            _wake(ref["uid"]).set()
+
+
+@kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0)
+def reconcile_loop(stopped: kopf.DaemonStopped, name: str, namespace: str, uid: str, memo: kopf.Memo,
+                   logger: logging.Logger, **_: Any) -> None:
+    """One loop per object: reconcile, then sleep until woken, the plan's requeue, or the resync."""
+    reconciler: Reconciler = memo["reconciler"]
+    resync = memo["settings"].resync_seconds
+    wake = _wake(uid)
+    while not stopped:
+        wake.clear()
+        try:
+            outcome = reconciler.reconcile(namespace, name)
+        except client.exceptions.ApiException as exc:
+            logger.warning("reconcile failed: %s %s; retrying", exc.status, exc.reason)
+            outcome = None
+        if outcome is not None and outcome.note == "gone":
+            return
+        delay = min(outcome.requeue_after or resync, resync) if outcome else 5.0
+        waited = 0.0
+        while not stopped and not wake.is_set() and waited < delay:
+            wake.wait(min(1.0, delay - waited))  # short slices so a stop is noticed promptly
+            waited += 1.0
+    with WAKE_LOCK:
+        WAKE.pop(uid, None)
+
+
+def _api_client() -> client.ApiClient:
+    """In a Pod, the ServiceAccount; elsewhere, KUBECONFIG (the same login kopf uses)."""
+    try:
+        config.load_incluster_config()
+        return client.ApiClient()
+    except config.ConfigException:
+        return config.new_client_from_config()
+
+
+def run(settings: OperatorSettings) -> None:
+    """Run the operator in the foreground (``tushare-rollout operator``) until SIGTERM or Ctrl-C."""
+    memo = kopf.Memo(settings=settings)
+    liveness = f"http://0.0.0.0:{settings.liveness_port}/healthz" if settings.liveness_port else None
+    kopf.run(standalone=True, clusterwide=not settings.namespaces, namespaces=settings.namespaces, memo=memo,
+             liveness_endpoint=liveness)

@@ -1,0 +1,127 @@
+"""Job manifests from a plan's requests, and observed Jobs from the API's. Pure: no I/O.
+
+Every Job runs the project's image and CLI (``tushare-rollout job <step> ...``), takes the database
+URL and the Tushare token from the Secrets the RolloutBatch names (never from the object itself),
+carries labels that say which RolloutBatch, phase, step and try it belongs to, and is owned by the
+RolloutBatch (so it is garbage-collected with it). Its ``podFailurePolicy`` follows the exit-code
+contract: 2 (a check failed) and 4 (bad configuration) fail the Job at once; 3 is retried.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from .model import JobRequest, ObservedJob
+from .vocabulary import JobState, Phase, Step
+
+GROUP, VERSION, PLURAL, KIND = "tushare-rollout.io", "v1alpha1", "rolloutbatches", "RolloutBatch"
+LABEL_RB = "tushare-rollout.io/rolloutbatch"
+LABEL_PHASE = "tushare-rollout.io/phase"
+LABEL_STEP = "tushare-rollout.io/step"
+LABEL_TRY = "tushare-rollout.io/try"
+MANAGED_BY = "tushare-rollout-operator"
+CONTAINER = "main"
+
+
+def build_job(rb: Mapping[str, Any], request: JobRequest, *, image: str, service_account: str | None = None,
+              tushare_api_url: str | None = None) -> dict[str, Any]:
+    """The ``batch/v1`` Job for ``request``, owned by the RolloutBatch ``rb``.
+
+    >>> rb = {"metadata": {"name": "p0", "namespace": "data", "uid": "u1"},
+    ...       "spec": {"database": {"secretRef": {"name": "db"}}, "tushare": {"tokenSecretRef": {"name": "tok"}}}}
+    >>> job = build_job(rb, JobRequest("p0-b-gate-1", Phase.B, Step.GATE, 1, ("job", "gate", "--phase", "B")),
+    ...                 image="tushare-rollout:dev")
+    >>> job["metadata"]["labels"][LABEL_STEP], job["spec"]["template"]["spec"]["containers"][0]["args"]
+    ('gate', ['job', 'gate', '--phase', 'B'])
+    >>> [e["name"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]][:2]
+    ['DATABASE_URL', 'TUSHARE_TOKEN']
+    """
+    meta, spec = rb["metadata"], rb.get("spec", {})
+    jobs = spec.get("jobs") or {}
+    db = (spec.get("database") or {}).get("secretRef") or {"name": "tushare-rollout-db"}
+    token = (spec.get("tushare") or {}).get("tokenSecretRef") or {"name": "tushare-rollout-token"}
+    gates = spec.get("gates") or {}
+    universe = spec.get("universe") or {}
+    labels = {"app.kubernetes.io/name": "tushare-rollout", "app.kubernetes.io/managed-by": MANAGED_BY,
+              LABEL_RB: meta["name"], LABEL_PHASE: request.phase.value, LABEL_STEP: request.step.value,
+              LABEL_TRY: str(request.attempt)}
+    env: list[dict[str, Any]] = [
+        {"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": db["name"], "key": db.get("key", "url")}}},
+        {"name": "TUSHARE_TOKEN",
+         "valueFrom": {"secretKeyRef": {"name": token["name"], "key": token.get("key", "token")}}},
+        {"name": "TSR_ROLLOUT_BATCH", "value": f"{meta.get('namespace', 'default')}/{meta['name']}"},
+        {"name": "TSR_JOB_NAME", "value": request.name},
+        {"name": "TSR_GATES__STABLE_TRADING_DAYS", "value": str(gates.get("stableTradingDays", 3))},
+        {"name": "TSR_GATES__WINDOW_DAYS", "value": str(gates.get("windowDays", 20))},
+        {"name": "TSR_GATES__THRESHOLDS", "value": json.dumps(gates.get("thresholds") or {})},
+    ]
+    endpoint = (spec.get("tushare") or {}).get("endpoint") or tushare_api_url
+    if endpoint:
+        env.append({"name": "TUSHARE_API_URL", "value": endpoint})
+    if universe.get("indexCodes"):
+        env.append({"name": "TSR_INDEX_CODES", "value": json.dumps(universe["indexCodes"])})
+    if universe.get("backfillStart"):
+        b = universe["backfillStart"]
+        env.append({"name": "TSR_BACKFILL_START", "value": f"{b[:4]}-{b[4:6]}-{b[6:]}"})
+    parallel = int(jobs.get("parallelism", 1)) if request.step is Step.INGEST else 1
+    job_spec: dict[str, Any] = {
+        "backoffLimit": int(jobs.get("backoffLimit", 2)),
+        "activeDeadlineSeconds": int(jobs.get("activeDeadlineSeconds", 21600)),
+        "podFailurePolicy": {"rules": [
+            {"action": "FailJob", "onExitCodes": {"containerName": CONTAINER, "operator": "In", "values": [2, 4]}},
+            {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]},
+        ]},
+        "template": {
+            "metadata": {"labels": labels},
+            "spec": {
+                "restartPolicy": "Never",
+                "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "containers": [{
+                    "name": CONTAINER, "image": image, "command": ["tushare-rollout"], "args": list(request.args),
+                    "env": env, "resources": jobs.get("resources") or {},
+                    "terminationMessagePolicy": "FallbackToLogsOnError",
+                    "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                        "capabilities": {"drop": ["ALL"]}},
+                }],
+            },
+        },
+    }
+    if service_account:
+        job_spec["template"]["spec"]["serviceAccountName"] = service_account
+        job_spec["template"]["spec"]["automountServiceAccountToken"] = False
+    if parallel > 1:
+        job_spec.update(completionMode="Indexed", completions=parallel, parallelism=parallel)
+        env.append({"name": "TSR_SHARD_COUNT", "value": str(parallel)})
+    return {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": request.name, "namespace": meta.get("namespace", "default"), "labels": labels,
+                     "ownerReferences": [{"apiVersion": f"{GROUP}/{VERSION}", "kind": KIND, "name": meta["name"],
+                                          "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}]},
+        "spec": job_spec,
+    }
+
+
+def owned_by(job: Mapping[str, Any], uid: str) -> bool:
+    """Whether the Job is ours: controlled by the RolloutBatch with ``uid`` (a same-named stranger is not)."""
+    return any(ref.get("uid") == uid and ref.get("controller") for ref in
+               (job.get("metadata") or {}).get("ownerReferences") or [])
+
+
+def observe(job: Mapping[str, Any]) -> ObservedJob | None:
+    """What ``decide()`` needs of a Job; ``None`` when its labels are not ours."""
+    meta, status = job.get("metadata") or {}, job.get("status") or {}
+    labels = meta.get("labels") or {}
+    try:
+        phase, step, attempt = Phase(labels[LABEL_PHASE]), Step(labels[LABEL_STEP]), int(labels[LABEL_TRY])
+    except (KeyError, ValueError):
+        return None
+    conditions = {c.get("type"): c for c in status.get("conditions") or [] if c.get("status") == "True"}
+    if "Complete" in conditions:
+        return ObservedJob(meta["name"], phase, step, attempt, JobState.SUCCEEDED)
+    failed = conditions.get("Failed")
+    if failed:
+        return ObservedJob(meta["name"], phase, step, attempt, JobState.FAILED, failed.get("reason"),
+                           failed.get("message"))
+    return ObservedJob(meta["name"], phase, step, attempt, JobState.ACTIVE)

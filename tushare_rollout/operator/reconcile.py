@@ -1,0 +1,134 @@
+"""The edge: read a RolloutBatch, its Jobs and its gate results; call ``decide()``; apply the plan.
+
+Everything here is I/O; every rule is in :mod:`.decide`. Status is written once per reconcile and
+only when it changed (a replace with the object's resourceVersion: a concurrent writer makes it fail
+and the next reconcile starts from fresh state).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from ..db.engine import first_line
+from ..db.rollout import gate_results, record_flags, streaks
+from ..ingest.datasets import DATASETS
+from .decide import decide
+from .manifests import GROUP, LABEL_RB, PLURAL, VERSION, build_job, observe, owned_by
+from .model import GateResult, Observed, Plan, Spec
+from .settings import OperatorSettings
+from .vocabulary import Step
+
+log = logging.getLogger(__name__)
+BUILT = frozenset(d.batch.value for d in DATASETS.values())
+
+
+@dataclass
+class Outcome:
+    plan: Plan | None
+    requeue_after: float | None
+    note: str = ""
+
+
+class Reconciler:
+    def __init__(self, api: client.ApiClient, engine: Engine | None, settings: OperatorSettings,
+                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> None:
+        self.api, self.engine, self.settings, self.now = api, engine, settings, now
+        self.custom, self.batch, self.core = client.CustomObjectsApi(api), client.BatchV1Api(api), client.CoreV1Api(api)
+
+    def reconcile(self, namespace: str, name: str) -> Outcome:
+        try:
+            rb = self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+        except ApiException as exc:
+            if exc.status == 404:
+                return Outcome(None, None, "gone")
+            raise
+        try:
+            spec = Spec.from_object(rb)
+        except (ValidationError, ValueError) as exc:  # the CRD refuses most of this; say it if it gets through
+            return Outcome(None, None, f"spec not understood: {exc}")
+        uid = rb["metadata"]["uid"]
+        listed = self.batch.list_namespaced_job(namespace, label_selector=f"{LABEL_RB}={name}").items
+        jobs = [self.api.sanitize_for_serialization(j) for j in listed]
+        ours = [o for o in (observe(j) for j in jobs if owned_by(j, uid)) if o is not None]
+        try:
+            gates, streak, flags_new = self._from_database(spec, rb, [j.name for j in ours if j.step is Step.GATE])
+        except DBAPIError as exc:
+            log.warning("rolloutbatch=%s: cannot read gate results: %s; retrying", spec.name, first_line(exc))
+            return Outcome(None, 15.0, "database unavailable")
+        observed = Observed(tuple(ours), gates, streak, BUILT)
+        plan = decide(spec, rb.get("status"), observed, self.now())
+        self._apply(rb, plan, jobs, uid)
+        if flags_new:
+            self._event(rb, "Normal", "FlagsRecorded", f"flags updatedAt={spec.flags.updatedAt} recorded in the audit")
+        log.info("reconciled rolloutbatch=%s phase=%s state=%s created=%s deleted=%s", spec.name,
+                 plan.status.get("phase"), plan.status.get("state"), [r.name for r in plan.create], plan.delete)
+        return Outcome(plan, plan.requeue_after)
+
+    def _from_database(self, spec: Spec, rb: dict, gate_jobs: list[str]
+                       ) -> tuple[dict[str, GateResult], dict[str, int], bool]:
+        if self.engine is None:
+            return {}, {}, False
+        with self.engine.begin() as conn:
+            found = gate_results(conn, gate_jobs)
+            streak = streaks(conn, spec.name)
+            recorded = (rb.get("status") or {}).get("lastFlagsUpdatedAt")
+            new = recorded != spec.flags.updatedAt and record_flags(conn, spec.name, spec.generation, spec.flags)
+        gates = {name: GateResult(r["passed"], "", tuple(r["failed"]), r["warned"]) for name, r in found.items()}
+        return gates, streak, bool(new)
+
+    def _apply(self, rb: dict, plan: Plan, jobs: list[dict], uid: str) -> None:
+        namespace = rb["metadata"]["namespace"]
+        existing = {j["metadata"]["name"]: j for j in jobs}
+        for request in plan.create:
+            manifest = build_job(rb, request, image=self.settings.image,
+                                 service_account=self.settings.jobs_service_account,
+                                 tushare_api_url=self.settings.tushare_api_url)
+            try:
+                self.batch.create_namespaced_job(namespace, manifest)
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise
+                other = existing.get(request.name) or self.api.sanitize_for_serialization(
+                    self.batch.read_namespaced_job(request.name, namespace))
+                if not owned_by(other, uid):  # a stranger holds the name: never adopt it
+                    self._event(rb, "Warning", "JobNameTaken",
+                                f"a Job named {request.name} exists and is not this RolloutBatch's; delete or rename it")
+        for name in plan.delete:
+            try:
+                self.batch.delete_namespaced_job(name, namespace, propagation_policy="Background")
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
+        for event in plan.events:
+            self._event(rb, event.type, event.reason, event.message)
+        if plan.status != (rb.get("status") or {}):
+            body = {**rb, "status": plan.status}
+            try:
+                self.custom.replace_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL,
+                                                                   rb["metadata"]["name"], body)
+            except ApiException as exc:
+                if exc.status != 409:  # a conflict: the next reconcile reads the fresh object
+                    raise
+
+    def _event(self, rb: dict, type_: str, reason: str, message: str) -> None:
+        meta = rb["metadata"]
+        now = self.now()
+        event = client.CoreV1Event(
+            metadata=client.V1ObjectMeta(generate_name=f"{meta['name']}.", namespace=meta["namespace"]),
+            involved_object=client.V1ObjectReference(api_version=f"{GROUP}/{VERSION}", kind="RolloutBatch",
+                                                     name=meta["name"], namespace=meta["namespace"], uid=meta["uid"]),
+            type=type_, reason=reason, message=message[:1000], first_timestamp=now, last_timestamp=now, count=1,
+            source=client.V1EventSource(component="tushare-rollout-operator"), reporting_component="tushare-rollout")
+        try:
+            self.core.create_namespaced_event(meta["namespace"], event)
+        except ApiException as exc:
+            log.warning("could not post event %s: %s", reason, exc.reason)
