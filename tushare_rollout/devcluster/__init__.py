@@ -2,6 +2,7 @@
 
 from .binaries import Binaries, BinariesMissing, ensure_binaries, pinned_versions
 from .cluster import DevCluster
+from .jobrunner import LocalJobRunner
 from .postgres import Postgres, PostgresUnavailable
 from .settings import DevClusterSettings
 
@@ -10,6 +11,7 @@ __all__ = [
     "BinariesMissing",
     "DevCluster",
     "DevClusterSettings",
+    "LocalJobRunner",
     "Postgres",
     "PostgresUnavailable",
     "ensure_binaries",
