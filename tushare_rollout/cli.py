@@ -209,6 +209,65 @@ def job_baseline(
     raise typer.Exit(int(outcome.code))
 
 
+@job_app.command("rollback")
+def job_rollback(
+    phase: Annotated[str, typer.Option(help="The phase to roll back: A, B, C, D or E.")],
+    purge_data: Annotated[bool, typer.Option("--purge-data", help="Also delete the rows the phase's runs wrote, "
+                                                                  "their checkpoints and status cells.")] = False,
+    schema: Annotated[bool, typer.Option("--schema", help="Phase A: downgrade the schema to base (drops "
+                                                          "everything; the record goes to the termination log only).")
+                      ] = False,
+) -> None:
+    """Switch a phase's modules off for readers (and purge its data), in one transaction, of TSR_ROLLOUT_BATCH."""
+    from .jobs import rollback
+
+    settings = _job_settings()
+    with err.status(f"rolling back phase {phase} ..."):
+        outcome = rollback.run(settings, phase=phase.upper(), purge_data=purge_data, schema=schema)
+    if outcome.code == 0 and phase.upper() == "A" and schema:
+        typer.echo(outcome.as_json())  # the only copy of this record besides the termination log
+    rollback.write_termination_log(outcome, settings.termination_log)
+    typer.echo(outcome.message, err=outcome.code != 0)
+    raise typer.Exit(int(outcome.code))
+
+
+@job_app.command("publish")
+def job_publish(
+    phase: Annotated[str, typer.Option(help="The phase whose modules to show to readers: B, C or D.")],
+    module: Annotated[list[str] | None, typer.Option(help="Only these read_switch modules (repeatable), e.g. "
+                                                          "p2_realtime_index. Default: every module of the batch.")
+                      ] = None,
+) -> None:
+    """After a phase's gate passed: switch its modules on for readers (the v_* views), of TSR_ROLLOUT_BATCH."""
+    from .jobs import publish, rollback
+
+    settings = _job_settings()
+    outcome = publish.run(settings, phase=phase.upper(), modules=module or None)
+    rollback.write_termination_log(outcome, settings.termination_log)
+    typer.echo(outcome.message, err=outcome.code != 0)
+    raise typer.Exit(int(outcome.code))
+
+
+@app.command()
+def operator() -> None:
+    """Run the RolloutBatch operator in the foreground (settings: DATABASE_URL, TSR_IMAGE, TSR_NAMESPACES, ...)."""
+    import logging
+
+    from pydantic import ValidationError
+
+    from .operator.handlers import run
+    from .operator.settings import OperatorSettings
+
+    try:
+        settings = OperatorSettings()
+    except ValidationError as exc:
+        typer.echo(f"bad configuration in the environment (TSR_*): {exc.errors()[0]['msg']}", err=True)
+        raise typer.Exit(4) from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("kubernetes").setLevel(logging.WARNING)
+    run(settings)
+
+
 @app.command()
 def status(
     dataset: Annotated[list[str] | None, typer.Option(help="Only these datasets (repeatable).")] = None,

@@ -337,3 +337,44 @@ def test_condition_times_move_only_when_a_condition_changes() -> None:
     first = {c["type"]: c["lastTransitionTime"] for c in w.status["conditions"]}
     plan = decide(spec("B"), w.status, w.observed(), NOW + dt.timedelta(minutes=5))
     assert {c["type"]: c["lastTransitionTime"] for c in plan.status["conditions"]} == first
+
+
+# -- what decide() writes survives the CRD's structural pruning ----------------------------------------------
+
+
+def _pruned(value: object, schema: dict, path: str = "status") -> list[str]:
+    """Paths the API server would drop: keys the structural schema does not declare."""
+    if schema.get("x-kubernetes-preserve-unknown-fields"):
+        return []
+    if isinstance(value, dict):
+        out = []
+        for key, item in value.items():
+            sub = (schema.get("properties") or {}).get(key) or (
+                schema["additionalProperties"] if isinstance(schema.get("additionalProperties"), dict) else None)
+            out += [f"{path}.{key}"] if sub is None else _pruned(item, sub, f"{path}.{key}")
+        return out
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _pruned(item, schema.get("items", {}), f"{path}[{i}]")]
+    return []
+
+
+STATUS_SCHEMA = __import__("yaml").safe_load(
+    (__import__("pathlib").Path(__file__).parents[2] / "crds" / "rolloutbatch.yaml").read_text()
+)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]
+
+
+def test_every_status_field_decide_writes_is_declared_in_the_crd() -> None:
+    seen: list[dict] = []
+    w = World(built=ALL_BUILT, streaks={"P0": 1})
+    s = spec("E", flags={"p1Enabled": True})
+    w.run(s, outcome=gate_fails_in(Phase.B))
+    seen.append(w.status)
+    w.run(spec("E", flags={"p1Enabled": True}, retry_token="t"))
+    seen.append(w.status)
+    w.run(spec("A", flags={"p1Enabled": True}, retry_token="t"))
+    seen.append(w.status)
+    stalled = World()
+    stalled.run(spec("B"), outcome=lambda j: (JobState.FAILED, "DeadlineExceeded", None))
+    seen.append(stalled.status)
+    for status in seen:
+        assert _pruned(status, STATUS_SCHEMA) == []

@@ -1,5 +1,5 @@
 """Control tables: runs, checkpoints, gates, probes, the flags audit, scheduling, targets,
-the status matrix and the read switches behind the consumer views."""
+the status matrix, the read switches behind the consumer views and the rollbacks."""
 
 from __future__ import annotations
 
@@ -77,6 +77,9 @@ class IngestRun(Base):
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     job_name: Mapped[str | None] = mapped_column(String(253), comment="the Kubernetes Job that ran it")
+    rolled_back_by: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("rollback_runs.rollback_id", ondelete="SET NULL"),
+        comment="the rollback_runs row that purged this run's rows")
 
 
 class IngestCheckpoint(Base):
@@ -278,3 +281,35 @@ class RollbackBaseline(Base):
     read_switches: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, comment="module -> enabled")
     flags_updated_at_ms: Mapped[int | None] = mapped_column(BigInteger, comment="flags.updatedAt in force")
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class RollbackRun(Base):
+    """One phase rollback (``tushare-rollout job rollback``): the read switches it turned off and,
+    with ``--purge-data``, the rows it deleted per table. A schema rollback (phase A ``--schema``)
+    drops this table too, so that one is only printed and written to the termination log."""
+
+    __tablename__ = "rollback_runs"
+    __table_args__ = (
+        one_of("phase", PHASES),
+        one_of("batch", Batch),
+        CheckConstraint("finished_at >= started_at", name="finished_after_start"),
+        Index(None, "rollout_batch", "started_at"),
+    )
+
+    rollback_id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    rollout_batch: Mapped[str] = mapped_column(String(253), nullable=False, comment="namespace/name")
+    phase: Mapped[str] = mapped_column(String(1), nullable=False)
+    batch: Mapped[str | None] = mapped_column(String(2), comment="the phase's batch; NULL for A and E")
+    purge_data: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    schema: Mapped[bool] = mapped_column(Boolean, nullable=False, comment="--schema was asked for")
+    switches_off: Mapped[list[Any]] = mapped_column(JSONB, nullable=False, server_default="[]",
+                                                    comment="read_switch modules this rollback turned off")
+    rows_deleted: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}",
+                                                         comment="table -> rows deleted (with --purge-data)")
+    runs_rolled_back: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0",
+                                                  comment="ingest_runs newly marked rolled_back_by this row")
+    message: Mapped[str | None] = mapped_column(Text, comment="the Job's summary line")
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                     server_default=func.now())
+    job_name: Mapped[str | None] = mapped_column(String(253), comment="the Kubernetes Job that ran it")

@@ -1,0 +1,213 @@
+"""The whole rollout: the real kube-apiserver, real PostgreSQL, the local Tushare server, the operator
+running as its own process, and the local Job runner standing in for kubelet.
+
+Each test applies a RolloutBatch, watches it through `kubectl`, and asserts what was stored: the Jobs,
+the status, the rows in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import Engine, text
+
+from tushare_rollout.db import migrate
+from tushare_rollout.db.engine import make_engine
+from tushare_rollout.devcluster import DevCluster
+from tushare_rollout.devcluster.jobrunner import LocalJobRunner
+from tushare_rollout.tushare.server.app import LocalTushareServer
+
+ROOT = Path(__file__).parents[2]
+EXAMPLE = yaml.safe_load((ROOT / "docs" / "examples" / "rolloutbatch.yaml").read_text())
+WINDOW = {"backfillStart": "20240102", "backfillEnd": "20240131"}
+FAST_CLIENT = {"TSR_TUSHARE__TIMEOUT": "5", "TSR_TUSHARE__BACKOFF_BASE": "0.05", "TSR_TUSHARE__BACKOFF_MAX": "0.2",
+               "TSR_TUSHARE__RATE_WINDOW_SECONDS": "1"}
+WAIT = "300s"
+
+
+@pytest.fixture(scope="module")
+def tushare() -> Iterator[LocalTushareServer]:
+    with LocalTushareServer(seed=7).start() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def crd(devcluster: DevCluster) -> None:
+    devcluster.kubectl("apply", "-f", str(ROOT / "crds" / "rolloutbatch.yaml"))
+    devcluster.kubectl("wait", "--for=condition=Established", "crd/rolloutbatches.tushare-rollout.io",
+                       "--timeout=60s")
+
+
+@dataclass
+class Stack:
+    cluster: DevCluster
+    namespace: str
+    url: str
+    engine: Engine
+    operator: subprocess.Popen
+    operator_env: dict[str, str]
+    log: Path
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.cluster.kubectl("-n", self.namespace, *args, input=input, check=check)
+
+    def apply(self, name: str, **spec: object) -> None:
+        body = json.loads(json.dumps(EXAMPLE))
+        body["metadata"] = {"name": name}
+        body["spec"]["universe"] = {**body["spec"]["universe"], **WINDOW}
+        for key, value in spec.items():
+            body["spec"][key] = {**body["spec"].get(key, {}), **value} if isinstance(value, dict) else value
+        self.kubectl("apply", "-f", "-", input=json.dumps(body))
+
+    def patch(self, name: str, spec: dict) -> None:
+        self.kubectl("patch", f"rb/{name}", "--type", "merge", "-p", json.dumps({"spec": spec}))
+
+    def get(self, name: str) -> dict:
+        return json.loads(self.kubectl("get", f"rb/{name}", "-o", "json").stdout)
+
+    def wait(self, name: str, condition: str, value: str = "true") -> None:
+        done = self.kubectl("wait", f"rb/{name}", f"--for=condition={condition}={value}", f"--timeout={WAIT}",
+                            check=False)
+        assert done.returncode == 0, (done.stderr, json.dumps(self.get(name).get("status"), indent=1)[-3000:],
+                                      self.log.read_text()[-3000:])
+
+    def jobs(self, name: str) -> list[str]:
+        out = self.kubectl("get", "jobs", "-l", f"tushare-rollout.io/rolloutbatch={name}", "-o",
+                           "jsonpath={.items[*].metadata.name}").stdout.split()
+        return sorted(out)
+
+    def sql(self, statement: str) -> list:
+        with self.engine.begin() as conn:
+            result = conn.execute(text(statement))
+            return result.all() if result.returns_rows else []
+
+    def restart_operator(self) -> None:
+        self.operator.send_signal(signal.SIGKILL)
+        self.operator.wait(timeout=30)
+        self.operator = start_operator(self.operator_env, self.log)
+
+
+def start_operator(env: dict[str, str], log: Path) -> subprocess.Popen:
+    with log.open("a") as out:  # the child keeps its own descriptor
+        return subprocess.Popen([sys.executable, "-m", "tushare_rollout", "operator"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
+@pytest.fixture
+def stack(devcluster: DevCluster, crd: None, tushare: LocalTushareServer, tmp_path: Path) -> Iterator[Stack]:
+    namespace = f"e2e-{uuid.uuid4().hex[:8]}"
+    db = f"e2e_{uuid.uuid4().hex[:8]}"
+    url = devcluster.postgres.create_database(db).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    migrate.upgrade(engine)  # so a test can seed data before phase A's migrate Job (which is idempotent)
+    devcluster.kubectl("create", "namespace", namespace)
+    devcluster.kubectl("-n", namespace, "create", "secret", "generic", "tushare-rollout-db", f"--from-literal=url={url}")
+    devcluster.kubectl("-n", namespace, "create", "secret", "generic", "tushare-rollout-token",
+                       "--from-literal=token=demo:all")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("TSR_", "DATABASE_URL", "TUSHARE_"))}
+    env = {**base, **devcluster.env(), "DATABASE_URL": url, "TSR_IMAGE": "tushare-rollout:local",
+           "TSR_TUSHARE_API_URL": tushare.url, "TSR_NAMESPACES": json.dumps([namespace]), "TSR_LIVENESS_PORT": "0",
+           "TSR_RESYNC_SECONDS": "5"}
+    log = tmp_path / "operator.log"
+    operator = start_operator(env, log)
+    runner = LocalJobRunner(devcluster.env()["KUBECONFIG"], namespaces={namespace},
+                            env={**FAST_CLIENT, "TSR_TERMINATION_LOG": os.devnull})
+    runner.start()
+    s = Stack(devcluster, namespace, url, engine, operator, env, log)
+    try:
+        yield s
+    finally:
+        s.operator.send_signal(signal.SIGTERM)
+        try:
+            s.operator.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            s.operator.kill()
+        runner.stop()
+        devcluster.kubectl("delete", "namespace", namespace, "--wait=false")
+        engine.dispose()
+        devcluster.postgres.drop_database(db)
+
+
+def test_a_rolloutbatch_to_b_runs_a_then_b_and_is_ready(stack: Stack) -> None:
+    stack.apply("p0", targetPhase="B")
+    stack.wait("p0", "Ready")
+    status = stack.get("p0")["status"]
+    assert (status["phases"]["A"]["state"], status["phases"]["B"]["state"]) == ("Passed", "Passed")
+    assert status["state"] == "Succeeded" and status["phase"] == "B" and status["observedGeneration"] == 1
+    assert [j["name"] for j in status["phases"]["B"]["jobs"]] == ["p0-b-ingest-1", "p0-b-gate-1", "p0-b-publish-1"]
+    assert status["phases"]["B"]["gate"]["passed"] is True
+    assert stack.jobs("p0") == sorted(["p0-a-migrate-1", "p0-a-baseline-1", "p0-a-gate-1", "p0-b-ingest-1",
+                                       "p0-b-gate-1", "p0-b-publish-1"])
+    (bars,) = stack.sql("SELECT count(*) FROM v_daily_bar WHERE asset_class = 'stock'")[0]
+    assert bars > 3000  # P0 is in PostgreSQL and readers see it
+    assert stack.sql("SELECT rollout_batch FROM rollout_flags_audit") == [(f"{stack.namespace}/p0",)]
+    conditions = {c["type"]: c["status"] for c in status["conditions"]}
+    assert conditions == {"Ready": "True", "Reconciling": "False", "Stalled": "False", "Paused": "False",
+                          "Frozen": "False", "RolledBack": "False"}
+    row = stack.kubectl("get", "rb/p0", "--no-headers").stdout.split()
+    assert row[1:6] == ["B", "B", "Succeeded", "True", "False"]
+
+
+def test_a_failing_gate_freezes_rolls_back_and_a_retry_token_reruns_the_phase(stack: Stack) -> None:
+    stack.sql("INSERT INTO ingest_runs (run_id, batch, dataset, mode, status, finished_at)"
+              " VALUES (999, 'P0', 'daily', 'backfill', 'succeeded', now())")
+    stack.sql("INSERT INTO daily_bar (asset_class, code, trade_date, open, high, low, close, run_id)"
+              " VALUES ('stock', '600000.SH', '2024-01-13', 1, 1, 1, 1, 999)")  # a Saturday: no bar may exist
+    stack.apply("p0", targetPhase="E")
+    stack.wait("p0", "Stalled")
+    stack.wait("p0", "RolledBack")  # the failed phase's rollback ran (onGateFailure: Rollback)
+    status = stack.get("p0")["status"]
+    b = status["phases"]["B"]
+    assert b["state"] == "Failed" and b["reason"] == "GateFailed" and b["gate"]["passed"] is False
+    assert "scheduling.rows_on_closed_days" in {f["check"] for f in b["gate"]["failed"]}
+    assert [status["phases"][p]["state"] for p in "CDE"] == ["Frozen"] * 3
+    assert status["state"] == "Failed" and status["frozenFrom"] == "B" and b["rollback"]["state"] == "Done"
+    assert "p0-b-rollback-1" in stack.jobs("p0") and "p0-b-publish-1" not in stack.jobs("p0")
+    assert stack.sql("SELECT count(*) FROM v_daily_bar")[0][0] == 0  # readers do not see P0
+    assert stack.sql("SELECT phase, job_name FROM rollback_runs") == [("B", "p0-b-rollback-1")]
+    described = stack.kubectl("describe", "rb/p0").stdout
+    assert "GateFailed" in described and "scheduling.rows_on_closed_days" in described
+    stack.sql("DELETE FROM daily_bar WHERE run_id = 999")  # fix the data
+    stack.patch("p0", {"retryToken": "fixed-saturday-bar"})
+    stack.wait("p0", "Stalled", "false")
+    stack.wait("p0", "Frozen", "false")
+    stack.kubectl("wait", "rb/p0", "--for=jsonpath={.status.phases.B.state}=Passed", f"--timeout={WAIT}")
+    status = stack.get("p0")["status"]
+    assert status["phases"]["B"]["attempt"] == 2 and status["acknowledgedRetryToken"] == "fixed-saturday-bar"
+    assert {"p0-b-ingest-2", "p0-b-gate-2", "p0-b-publish-2"} <= set(stack.jobs("p0"))
+    assert status["phases"]["C"]["state"] == "Waiting" and "needs batch P1" in status["phases"]["C"]["message"]
+
+
+def test_lowering_the_target_rolls_b_back_and_raising_it_runs_b_again(stack: Stack) -> None:
+    stack.apply("p0", targetPhase="B")
+    stack.wait("p0", "Ready")
+    stack.patch("p0", {"targetPhase": "A"})
+    stack.wait("p0", "RolledBack")
+    stack.wait("p0", "Ready")
+    status = stack.get("p0")["status"]
+    assert status["phases"]["B"]["state"] == "RolledBack" and status["phase"] == "A"
+    assert stack.sql("SELECT count(*) FROM v_daily_bar")[0][0] == 0
+    stack.patch("p0", {"targetPhase": "B"})
+    stack.kubectl("wait", "rb/p0", "--for=jsonpath={.status.phases.B.state}=Passed", f"--timeout={WAIT}")
+    stack.wait("p0", "Ready")
+    assert {"p0-b-rollback-1", "p0-b-ingest-2", "p0-b-gate-2"} <= set(stack.jobs("p0"))
+    assert stack.sql("SELECT count(*) FROM v_daily_bar WHERE asset_class = 'stock'")[0][0] > 3000
+
+
+def test_an_operator_killed_mid_rollout_restarts_without_duplicate_jobs(stack: Stack) -> None:
+    stack.apply("p0", targetPhase="B")
+    stack.kubectl("wait", "rb/p0", "--for=jsonpath={.status.phases.B.state}=Running", f"--timeout={WAIT}")
+    stack.restart_operator()
+    stack.wait("p0", "Ready")
+    jobs = stack.jobs("p0")
+    assert len(jobs) == len(set(jobs)) == 6 and all(j.endswith("-1") for j in jobs)
