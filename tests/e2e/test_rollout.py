@@ -96,6 +96,9 @@ class Stack:
         self.operator.wait(timeout=30)
         self.operator = start_operator(self.operator_env, self.log)
 
+    def reconciles(self, log: Path) -> int:
+        return sum("reconciled rolloutbatch=" in line for line in log.read_text().splitlines())
+
 
 def start_operator(env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("a") as out:  # the child keeps its own descriptor
@@ -111,9 +114,11 @@ def stack(devcluster: DevCluster, crd: None, tushare: LocalTushareServer, tmp_pa
     engine = make_engine(url)
     migrate.upgrade(engine)  # so a test can seed data before phase A's migrate Job (which is idempotent)
     devcluster.kubectl("create", "namespace", namespace)
-    devcluster.kubectl("-n", namespace, "create", "secret", "generic", "tushare-rollout-db", f"--from-literal=url={url}")
-    devcluster.kubectl("-n", namespace, "create", "secret", "generic", "tushare-rollout-token",
-                       "--from-literal=token=demo:all")
+    secrets = [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": n}, "stringData": data}
+               for n, data in (("tushare-rollout-db", {"url": url}), ("tushare-rollout-token", {"token": "demo:all"}))]
+    # through stdin: a secret on a command line shows in the process list and in a failed command's message
+    devcluster.kubectl("-n", namespace, "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                                              "items": secrets}))
     base = {k: v for k, v in os.environ.items() if not k.startswith(("TSR_", "DATABASE_URL", "TUSHARE_"))}
     env = {**base, **devcluster.env(), "DATABASE_URL": url, "TSR_IMAGE": "tushare-rollout:local",
            "TSR_TUSHARE_API_URL": tushare.url, "TSR_NAMESPACES": json.dumps([namespace]), "TSR_LIVENESS_PORT": "0",
@@ -211,3 +216,23 @@ def test_an_operator_killed_mid_rollout_restarts_without_duplicate_jobs(stack: S
     stack.wait("p0", "Ready")
     jobs = stack.jobs("p0")
     assert len(jobs) == len(set(jobs)) == 6 and all(j.endswith("-1") for j in jobs)
+
+
+def test_two_operator_replicas_never_both_act(stack: Stack, tmp_path: Path) -> None:
+    second_log = tmp_path / "second-operator.log"
+    second = start_operator(stack.operator_env, second_log)
+    try:
+        stack.apply("p0", targetPhase="B")
+        stack.wait("p0", "Ready")
+        acted = [n for n, log in (("first", stack.log), ("second", second_log)) if stack.reconciles(log)]
+        assert len(acted) == 1, (stack.log.read_text()[-2000:], second_log.read_text()[-2000:])
+        jobs = stack.jobs("p0")
+        assert len(jobs) == len(set(jobs)) == 6 and all(j.endswith("-1") for j in jobs)
+        lease = json.loads(stack.kubectl("get", "lease/tushare-rollout-operator", "-o", "json").stdout)["spec"]
+        assert lease["holderIdentity"] and lease["leaseDurationSeconds"] == 15  # the one in charge holds it
+    finally:
+        second.send_signal(signal.SIGTERM)
+        try:
+            second.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            second.kill()

@@ -5,13 +5,17 @@ by its Jobs' events and by a resync timer. All rules live in :mod:`.decide`; all
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import uuid
 from typing import Any
 
 import kopf
 from kubernetes import client, config
 
 from ..db.engine import make_engine
+from .lease import Lease
 from .manifests import GROUP, LABEL_RB, PLURAL, VERSION
 from .reconcile import Reconciler
 from .settings import OperatorSettings
@@ -33,7 +37,20 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.watching.server_timeout = 300
     api = _api_client()
     engine = make_engine(operator.database_url.get_secret_value()) if operator.database_url else None
-    memo["reconciler"] = Reconciler(api, engine, operator)
+    lease = None
+    if operator.lease_name:
+        namespace = operator.lease_namespace or (operator.namespaces[0] if operator.namespaces else None) \
+            or os.environ.get("POD_NAMESPACE") or "default"
+        identity = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        lease = Lease(api, namespace, operator.lease_name, identity, operator.lease_seconds)
+    memo["lease"] = lease
+    memo["reconciler"] = Reconciler(api, engine, operator, lease=lease)
+
+
+@kopf.on.cleanup()
+def release_lease(memo: kopf.Memo, **_: Any) -> None:
+    if memo.get("lease") is not None:
+        memo["lease"].release()
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
@@ -86,5 +103,6 @@ def run(settings: OperatorSettings) -> None:
     """Run the operator in the foreground (``tushare-rollout operator``) until SIGTERM or Ctrl-C."""
     memo = kopf.Memo(settings=settings)
     liveness = f"http://0.0.0.0:{settings.liveness_port}/healthz" if settings.liveness_port else None
+    # one acting replica is ensured by a Lease (see lease.py), not by kopf's peering: standalone
     kopf.run(standalone=True, clusterwide=not settings.namespaces, namespaces=settings.namespaces, memo=memo,
              liveness_endpoint=liveness)

@@ -22,6 +22,7 @@ from ..db.engine import first_line
 from ..db.rollout import gate_results, record_flags, streaks
 from ..ingest.datasets import DATASETS
 from .decide import decide
+from .lease import Lease
 from .manifests import GROUP, LABEL_RB, PLURAL, VERSION, build_job, observe, owned_by
 from .model import GateResult, Observed, Plan, Spec
 from .settings import OperatorSettings
@@ -40,11 +41,14 @@ class Outcome:
 
 class Reconciler:
     def __init__(self, api: client.ApiClient, engine: Engine | None, settings: OperatorSettings,
-                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> None:
-        self.api, self.engine, self.settings, self.now = api, engine, settings, now
+                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+                 lease: Lease | None = None) -> None:
+        self.api, self.engine, self.settings, self.now, self.lease = api, engine, settings, now, lease
         self.custom, self.batch, self.core = client.CustomObjectsApi(api), client.BatchV1Api(api), client.CoreV1Api(api)
 
     def reconcile(self, namespace: str, name: str) -> Outcome:
+        if self.lease is not None and not self.lease.held():  # another replica acts: stand by
+            return Outcome(None, self.lease.duration / 3, "standby")
         try:
             rb = self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
         except ApiException as exc:
@@ -101,7 +105,8 @@ class Reconciler:
                     self.batch.read_namespaced_job(request.name, namespace))
                 if not owned_by(other, uid):  # a stranger holds the name: never adopt it
                     self._event(rb, "Warning", "JobNameTaken",
-                                f"a Job named {request.name} exists and is not this RolloutBatch's; delete or rename it")
+                                f"a Job named {request.name} exists and is not this RolloutBatch's; "
+                                "delete or rename it")
         for name in plan.delete:
             try:
                 self.batch.delete_namespaced_job(name, namespace, propagation_policy="Background")

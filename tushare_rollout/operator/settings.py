@@ -15,4 +15,8 @@ class OperatorSettings(SettingsBase):
     namespaces: list[str] = Field(default_factory=list, description="namespaces to watch; empty: all")
     tushare_api_url: str | None = Field(None, description="TUSHARE_API_URL for Jobs whose RolloutBatch names none")
     resync_seconds: float = Field(60.0, gt=0, description="reconcile at least this often without events")
+    lease_name: str = Field("tushare-rollout-operator", description="the Lease a replica holds to act; '' = none")
+    lease_namespace: str | None = Field(None, description="where the Lease lives (default: the first watched "
+                                                          "namespace, else POD_NAMESPACE, else default)")
+    lease_seconds: float = Field(15.0, ge=3, le=300, description="how long a silent holder keeps the Lease")
     liveness_port: int = Field(8080, ge=0, le=65535, description="/healthz for the liveness probe; 0: off")
