@@ -27,11 +27,11 @@ from tushare_rollout.devcluster import DevCluster
 from tushare_rollout.devcluster.jobrunner import LocalJobRunner
 from tushare_rollout.tushare.server.app import LocalTushareServer
 
+from helpers import FAST_CLIENT
+
 ROOT = Path(__file__).parents[2]
 EXAMPLE = yaml.safe_load((ROOT / "docs" / "examples" / "rolloutbatch.yaml").read_text())
 WINDOW = {"backfillStart": "20240102", "backfillEnd": "20240131"}
-FAST_CLIENT = {"TSR_TUSHARE__TIMEOUT": "5", "TSR_TUSHARE__BACKOFF_BASE": "0.05", "TSR_TUSHARE__BACKOFF_MAX": "0.2",
-               "TSR_TUSHARE__RATE_WINDOW_SECONDS": "1"}
 WAIT = "300s"
 
 

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,25 +23,11 @@ from tushare_rollout.db.base import Batch
 from tushare_rollout.ingest.datasets import DATASETS
 from tushare_rollout.tushare.server.app import LocalTushareServer
 
+from helpers import cli, cli_env
+
 START, END = "20240102", "20240329"
 FLAGS = json.dumps({"p0Enabled": True, "updatedAt": 1732400000000})
 P0 = sorted(n for n, d in DATASETS.items() if d.batch is Batch.P0)
-FAST_CLIENT = {"TSR_TUSHARE__TIMEOUT": "5", "TSR_TUSHARE__BACKOFF_BASE": "0.05", "TSR_TUSHARE__BACKOFF_MAX": "0.2",
-               "TSR_TUSHARE__RATE_WINDOW_SECONDS": "1"}
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tushare_rollout", *args], env=env, capture_output=True, text=True,
-                          timeout=600)
-
-
-def base_env(url: str, server: LocalTushareServer, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TSR_", "JOB_COMPLETION"))}
-    return {**env, "DATABASE_URL": url, "TUSHARE_API_URL": server.url, "TUSHARE_TOKEN": "demo:all",
-            "TSR_TERMINATION_LOG": os.devnull, "TSR_ROLLOUT_BATCH": "data/p0", "COLUMNS": "200", **FAST_CLIENT,
-            **extra}
-
-
 @pytest.fixture(scope="module")
 def tushare() -> Iterator[LocalTushareServer]:
     with LocalTushareServer(seed=7).start() as server:
@@ -59,7 +43,7 @@ def template(devcluster: DevCluster, tushare: LocalTushareServer) -> Iterator[st
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
-    env = base_env(url, tushare)
+    env = cli_env(url, tushare)
     loaded = cli(env, "job", "ingest", "--start", START, "--end", END)
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     recorded = cli(env, "job", "baseline", "--flags", FLAGS)
@@ -104,7 +88,7 @@ def db(devcluster: DevCluster, template: str, tushare: LocalTushareServer, reque
     devcluster.postgres.drop_database(name)
     url = devcluster.postgres.create_database(name, template=template).render_as_string(hide_password=False)
     engine = make_engine(url)
-    yield Copy(url, engine, base_env(url, tushare))
+    yield Copy(url, engine, cli_env(url, tushare))
     engine.dispose()
     devcluster.postgres.drop_database(name)
 

@@ -15,13 +15,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from tushare_rollout.db import metadata, migrate
+from tushare_rollout.db import migrate
 from tushare_rollout.db.engine import make_engine
 from tushare_rollout.devcluster.postgres import EmbeddedPostgres
 from tushare_rollout.ingest.datasets import DATASETS, Plan
 from tushare_rollout.tushare.client import TushareClient
 from tushare_rollout.tushare.server.app import LocalTushareServer
 from tushare_rollout.tushare.server.faults import FaultPlan
+
+import helpers
 
 START, END = "20240102", "20240329"  # spans the 2024 Spring Festival closure
 TABLES = ["trade_calendar", "instrument", "daily_bar", "adj_factor", "stock_suspension", "stock_daily_basic",
@@ -34,8 +36,7 @@ PROBE = {
     "daily_basic": ("stock_daily_basic", "total_mv", None), "fut_daily": ("future_daily_extra", "settle", None),
     "sge_daily": ("sge_daily_extra", "price_avg", None),
 }
-FAST_CLIENT = {"TSR_TUSHARE__TIMEOUT": "2", "TSR_TUSHARE__BACKOFF_BASE": "0.05", "TSR_TUSHARE__BACKOFF_MAX": "0.2",
-               "TSR_TUSHARE__RATE_WINDOW_SECONDS": "1"}
+FAST_CLIENT = {**helpers.FAST_CLIENT, "TSR_TUSHARE__TIMEOUT": "2"}  # the fault tests want timeouts to bite early
 
 
 @pytest.fixture(scope="module")
@@ -56,17 +57,7 @@ def ingest(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def checksums(engine: Engine) -> dict[str, tuple[int, str]]:
-    """Per table: row count and an md5 over every column except lineage, in key order."""
-    out = {}
-    with engine.connect() as conn:
-        for name in TABLES:
-            table = metadata.tables[name]
-            cols = ", ".join(c.name for c in table.c if c.name not in ("run_id", "written_at"))
-            key = ", ".join(c.name for c in table.primary_key.columns)
-            out[name] = tuple(conn.execute(text(
-                f"SELECT count(*), coalesce(md5(string_agg(row({cols})::text, '|' ORDER BY {key})), '') FROM {name}"
-            )).one())
-    return out
+    return helpers.checksums(engine, TABLES)
 
 
 @pytest.fixture(scope="module")

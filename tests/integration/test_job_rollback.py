@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from tushare_rollout.db import metadata, migrate
+from tushare_rollout.db import migrate
 from tushare_rollout.db.base import Batch
 from tushare_rollout.db.engine import make_engine
 from tushare_rollout.devcluster.cluster import DevCluster
@@ -26,40 +25,17 @@ from tushare_rollout.ingest.datasets import for_batch
 from tushare_rollout.jobs.rollback import data_tables
 from tushare_rollout.tushare.server.app import LocalTushareServer
 
+import helpers
+from helpers import cli, cli_env
+
 START, END = "20240102", "20240131"
 P0_DATASETS = sorted(d.name for d in for_batch(Batch.P0))
 P0_MODULES = ["etf", "future", "index", "sge", "stock"]
 # the consumer views of the P0 tables (trade_calendar is reference data without a view)
 P0_VIEWS = ["v_instrument", "v_daily_bar", "v_adj_factor", "v_stock_daily_basic", "v_stock_suspension",
             "v_index_weight", "v_future_daily_extra", "v_sge_daily_extra"]
-FAST_CLIENT = {"TSR_TUSHARE__TIMEOUT": "5", "TSR_TUSHARE__BACKOFF_BASE": "0.05", "TSR_TUSHARE__BACKOFF_MAX": "0.2",
-               "TSR_TUSHARE__RATE_WINDOW_SECONDS": "1"}
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tushare_rollout", *args], env=env, capture_output=True, text=True,
-                          timeout=600)
-
-
-def base_env(url: str, server: LocalTushareServer, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TSR_", "JOB_COMPLETION"))}
-    return {**env, "DATABASE_URL": url, "TUSHARE_API_URL": server.url, "TUSHARE_TOKEN": "demo:all",
-            "TSR_TERMINATION_LOG": os.devnull, "TSR_ROLLOUT_BATCH": "data/p0", "COLUMNS": "200", **FAST_CLIENT,
-            **extra}
-
-
 def checksums(engine: Engine) -> dict[str, tuple[int, str]]:
-    """Per data table: row count and an md5 over every column except lineage, in key order."""
-    out = {}
-    with engine.connect() as conn:
-        for name in data_tables():
-            table = metadata.tables[name]
-            cols = ", ".join(c.name for c in table.c if c.name not in ("run_id", "written_at"))
-            key = ", ".join(c.name for c in table.primary_key.columns)
-            out[name] = tuple(conn.execute(text(
-                f"SELECT count(*), coalesce(md5(string_agg(row({cols})::text, '|' ORDER BY {key})), '') FROM {name}"
-            )).one())
-    return out
+    return helpers.checksums(engine, data_tables())
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +53,7 @@ def template(devcluster: DevCluster, tushare: LocalTushareServer) -> Iterator[st
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
-    loaded = cli(base_env(url, tushare), "job", "ingest", "--start", START, "--end", END)
+    loaded = cli(cli_env(url, tushare), "job", "ingest", "--start", START, "--end", END)
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     yield name
     devcluster.postgres.drop_database(name)
@@ -133,7 +109,7 @@ def db(devcluster: DevCluster, template: str, tushare: LocalTushareServer, reque
     url = devcluster.postgres.create_database(name, template=template).render_as_string(hide_password=False)
     engine = make_engine(url)
     log = tmp_path / "termination-log"
-    yield Copy(url, engine, base_env(url, tushare, TSR_TERMINATION_LOG=str(log)), log)
+    yield Copy(url, engine, cli_env(url, tushare, TSR_TERMINATION_LOG=str(log)), log)
     engine.dispose()
     devcluster.postgres.drop_database(name)
 
