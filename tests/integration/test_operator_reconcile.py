@@ -1,0 +1,77 @@
+"""The reconcile edge against the real kube-apiserver (no database): the Jobs it creates are valid
+and ours, a stranger holding a Job's name is never adopted, status is written once and only on change."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from kubernetes import config
+
+from tushare_rollout.devcluster import DevCluster
+from tushare_rollout.operator.reconcile import Reconciler
+from tushare_rollout.operator.settings import OperatorSettings
+
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.fixture(scope="module")
+def crd(devcluster: DevCluster) -> None:
+    devcluster.kubectl("apply", "-f", str(ROOT / "crds" / "rolloutbatch.yaml"))
+    devcluster.kubectl("wait", "--for=condition=Established", "crd/rolloutbatches.tushare-rollout.io",
+                       "--timeout=60s")
+
+
+@pytest.fixture
+def reconciler(devcluster: DevCluster, crd: None) -> Reconciler:
+    api = config.new_client_from_config(config_file=devcluster.env()["KUBECONFIG"])
+    return Reconciler(api, None, OperatorSettings(image="tushare-rollout:test", database_url=None, lease_name=""))
+
+
+def apply_example(cluster: DevCluster, namespace: str) -> None:
+    cluster.kubectl("-n", namespace, "apply", "-f", str(ROOT / "docs" / "examples" / "rolloutbatch.yaml"))
+
+
+def test_the_first_job_is_valid_owned_labelled_and_takes_its_secrets_by_reference(devcluster: DevCluster,
+                                                                                  namespace: str,
+                                                                                  reconciler: Reconciler) -> None:
+    apply_example(devcluster, namespace)
+    outcome = reconciler.reconcile(namespace, "p0")
+    assert [r.name for r in outcome.plan.create] == ["p0-a-migrate-1"]
+    job = json.loads(devcluster.kubectl("-n", namespace, "get", "job/p0-a-migrate-1", "-o", "json").stdout)
+    rb = json.loads(devcluster.kubectl("-n", namespace, "get", "rb/p0", "-o", "json").stdout)
+    assert job["metadata"]["ownerReferences"][0]["uid"] == rb["metadata"]["uid"]
+    assert job["metadata"]["labels"]["tushare-rollout.io/step"] == "migrate"
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["tushare-rollout"] and container["args"] == ["job", "migrate"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "tushare-rollout-db", "key": "url"}
+    assert "value" not in env["TUSHARE_TOKEN"] and env["TSR_ROLLOUT_BATCH"]["value"] == f"{namespace}/p0"
+    assert job["spec"]["podFailurePolicy"]["rules"][0]["onExitCodes"]["values"] == [2, 4]
+    assert rb["status"]["phases"]["A"]["jobs"][0]["name"] == "p0-a-migrate-1"
+    assert rb["status"]["phases"]["A"]["jobs"][0]["state"] == "Created"
+    seen = reconciler.reconcile(namespace, "p0")  # the Job is now observed: recorded as active, nothing created
+    assert seen.plan.create == []
+    version = json.loads(devcluster.kubectl("-n", namespace, "get", "rb/p0", "-o", "json").stdout)["metadata"][
+        "resourceVersion"]
+    reconciler.reconcile(namespace, "p0")  # nothing changed since: no status write at all
+    after = json.loads(devcluster.kubectl("-n", namespace, "get", "rb/p0", "-o", "json").stdout)
+    assert after["metadata"]["resourceVersion"] == version
+    assert devcluster.kubectl("-n", namespace, "get", "jobs", "-o", "name").stdout.split() == ["job.batch/p0-a-migrate-1"]
+
+
+def test_a_stranger_holding_a_jobs_name_is_never_adopted(devcluster: DevCluster, namespace: str,
+                                                         reconciler: Reconciler) -> None:
+    stranger = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "p0-a-migrate-1"},
+                "spec": {"template": {"spec": {"restartPolicy": "Never",
+                                               "containers": [{"name": "c", "image": "busybox"}]}}}}
+    devcluster.kubectl("-n", namespace, "apply", "-f", "-", input=json.dumps(stranger))
+    apply_example(devcluster, namespace)
+    reconciler.reconcile(namespace, "p0")
+    job = json.loads(devcluster.kubectl("-n", namespace, "get", "job/p0-a-migrate-1", "-o", "json").stdout)
+    assert "ownerReferences" not in job["metadata"] and job["spec"]["template"]["spec"]["containers"][0]["name"] == "c"
+    events = json.loads(devcluster.kubectl("-n", namespace, "get", "events", "-o", "json").stdout)["items"]
+    taken = [e for e in events if e["reason"] == "JobNameTaken"]
+    assert taken and "is not this RolloutBatch's" in taken[0]["message"]
+    assert taken[0]["involvedObject"]["name"] == "p0" and taken[0]["type"] == "Warning"
