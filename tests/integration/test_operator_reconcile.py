@@ -58,7 +58,8 @@ def test_the_first_job_is_valid_owned_labelled_and_takes_its_secrets_by_referenc
     reconciler.reconcile(namespace, "p0")  # nothing changed since: no status write at all
     after = json.loads(devcluster.kubectl("-n", namespace, "get", "rb/p0", "-o", "json").stdout)
     assert after["metadata"]["resourceVersion"] == version
-    assert devcluster.kubectl("-n", namespace, "get", "jobs", "-o", "name").stdout.split() == ["job.batch/p0-a-migrate-1"]
+    jobs = devcluster.kubectl("-n", namespace, "get", "jobs", "-o", "name").stdout.split()
+    assert jobs == ["job.batch/p0-a-migrate-1"]
 
 
 def test_a_stranger_holding_a_jobs_name_is_never_adopted(devcluster: DevCluster, namespace: str,
