@@ -4,10 +4,10 @@ by its Jobs' events and by a resync timer. All rules live in :mod:`.decide`; all
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
-import threading
 import uuid
 from typing import Any
 
@@ -20,13 +20,11 @@ from .manifests import GROUP, LABEL_RB, PLURAL, VERSION
 from .reconcile import Reconciler
 from .settings import OperatorSettings
 
-WAKE: dict[str, threading.Event] = {}  # RolloutBatch uid -> its loop's wake-up
-WAKE_LOCK = threading.Lock()
+WAKE: dict[str, asyncio.Event] = {}  # RolloutBatch uid -> its loop's wake-up (all in kopf's event loop)
 
 
-def _wake(uid: str) -> threading.Event:
-    with WAKE_LOCK:
-        return WAKE.setdefault(uid, threading.Event())
+def _wake(uid: str) -> asyncio.Event:
+    return WAKE.setdefault(uid, asyncio.Event())
 
 
 @kopf.on.startup()
@@ -54,39 +52,44 @@ def release_lease(memo: kopf.Memo, **_: Any) -> None:
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
-def rolloutbatch_changed(uid: str, **_: Any) -> None:
+async def rolloutbatch_changed(uid: str, **_: Any) -> None:
     _wake(uid).set()
 
 
 @kopf.on.event("batch", "v1", "jobs", labels={LABEL_RB: kopf.PRESENT})
-def job_changed(body: kopf.Body, **_: Any) -> None:
+async def job_changed(body: kopf.Body, **_: Any) -> None:
     for ref in body.metadata.get("ownerReferences") or []:
         if ref.get("kind") == "RolloutBatch":
             _wake(ref["uid"]).set()
 
 
 @kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0)
-def reconcile_loop(stopped: kopf.DaemonStopped, name: str, namespace: str, uid: str, memo: kopf.Memo,
-                   logger: logging.Logger, **_: Any) -> None:
-    """One loop per object: reconcile, then sleep until woken, the plan's requeue, or the resync."""
+async def reconcile_loop(stopped: kopf.DaemonStopped, name: str, namespace: str, uid: str, memo: kopf.Memo,
+                         logger: logging.Logger, **_: Any) -> None:
+    """One loop per object: reconcile (in a worker thread, only while it runs), then sleep until woken,
+    the plan's requeue, or the resync. Sleeping loops hold no thread, so objects do not queue behind
+    each other however many there are."""
     reconciler: Reconciler = memo["reconciler"]
     resync = memo["settings"].resync_seconds
     wake = _wake(uid)
-    while not stopped:
-        wake.clear()
-        try:
-            outcome = reconciler.reconcile(namespace, name)
-        except client.exceptions.ApiException as exc:
-            logger.warning("reconcile failed: %s %s; retrying", exc.status, exc.reason)
-            outcome = None
-        if outcome is not None and outcome.note == "gone":
-            return
-        delay = min(outcome.requeue_after or resync, resync) if outcome else 5.0
-        waited = 0.0
-        while not stopped and not wake.is_set() and waited < delay:
-            wake.wait(min(1.0, delay - waited))  # short slices so a stop is noticed promptly
-            waited += 1.0
-    with WAKE_LOCK:
+    try:
+        while not stopped:
+            wake.clear()
+            try:
+                outcome = await asyncio.to_thread(reconciler.reconcile, namespace, name)
+            except client.exceptions.ApiException as exc:
+                logger.warning("reconcile failed: %s %s; retrying", exc.status, exc.reason)
+                outcome = None
+            if outcome is not None and outcome.note == "gone":
+                return
+            delay = min(outcome.requeue_after or resync, resync) if outcome else 5.0
+            woken, stop = asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stopped.wait())
+            try:
+                await asyncio.wait({woken, stop}, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                woken.cancel()
+                stop.cancel()
+    finally:
         WAKE.pop(uid, None)
 
 
