@@ -28,6 +28,8 @@ from helpers import cli, cli_env
 START, END = "20240102", "20240329"
 FLAGS = json.dumps({"p0Enabled": True, "updatedAt": 1732400000000})
 P0 = sorted(n for n, d in DATASETS.items() if d.batch is Batch.P0)
+
+
 @pytest.fixture(scope="module")
 def tushare() -> Iterator[LocalTushareServer]:
     with LocalTushareServer(seed=7).start() as server:

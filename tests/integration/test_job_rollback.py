@@ -34,6 +34,8 @@ P0_MODULES = ["etf", "future", "index", "sge", "stock"]
 # the consumer views of the P0 tables (trade_calendar is reference data without a view)
 P0_VIEWS = ["v_instrument", "v_daily_bar", "v_adj_factor", "v_stock_daily_basic", "v_stock_suspension",
             "v_index_weight", "v_future_daily_extra", "v_sge_daily_extra"]
+
+
 def checksums(engine: Engine) -> dict[str, tuple[int, str]]:
     return helpers.checksums(engine, data_tables())
 
