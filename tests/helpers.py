@@ -44,3 +44,19 @@ def checksums(engine: Engine, tables: Iterable[str]) -> dict[str, tuple[int, str
                 f"SELECT count(*), coalesce(md5(string_agg(row({cols})::text, '|' ORDER BY {key})), '') FROM {name}"
             )).one())
     return out
+
+
+def p0_backfill_database(devcluster, server: LocalTushareServer, name: str, start: str, end: str) -> str:
+    """A fresh database ``name`` at head holding a P0 backfill of ``start..end`` from the local server
+    (loaded through the real CLI); returns its URL. No connection is left open, so it can be a template."""
+    from tushare_rollout.db import migrate
+    from tushare_rollout.db.engine import make_engine
+
+    devcluster.postgres.drop_database(name)
+    url = devcluster.postgres.create_database(name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    loaded = cli(cli_env(url, server), "job", "ingest", "--start", start, "--end", end)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    return url

@@ -16,14 +16,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from tushare_rollout.db import migrate
 from tushare_rollout.db.engine import make_engine
 from tushare_rollout.devcluster.cluster import DevCluster
 from tushare_rollout.db.base import Batch
 from tushare_rollout.ingest.datasets import DATASETS
 from tushare_rollout.tushare.server.app import LocalTushareServer
 
-from helpers import cli, cli_env
+from helpers import cli, cli_env, p0_backfill_database
 
 START, END = "20240102", "20240329"
 FLAGS = json.dumps({"p0Enabled": True, "updatedAt": 1732400000000})
@@ -40,14 +39,7 @@ def tushare() -> Iterator[LocalTushareServer]:
 def template(devcluster: DevCluster, tushare: LocalTushareServer) -> Iterator[str]:
     """A database holding a clean P0 backfill, the flags and the rollback baseline (no connections left)."""
     name = "gates_template"
-    devcluster.postgres.drop_database(name)
-    url = devcluster.postgres.create_database(name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    env = cli_env(url, tushare)
-    loaded = cli(env, "job", "ingest", "--start", START, "--end", END)
-    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    env = cli_env(p0_backfill_database(devcluster, tushare, name, START, END), tushare)
     recorded = cli(env, "job", "baseline", "--flags", FLAGS)
     assert recorded.returncode == 0, recorded.stderr
     yield name

@@ -26,7 +26,7 @@ from tushare_rollout.jobs.rollback import data_tables
 from tushare_rollout.tushare.server.app import LocalTushareServer
 
 import helpers
-from helpers import cli, cli_env
+from helpers import cli, cli_env, p0_backfill_database
 
 START, END = "20240102", "20240131"
 P0_DATASETS = sorted(d.name for d in for_batch(Batch.P0))
@@ -50,13 +50,7 @@ def tushare() -> Iterator[LocalTushareServer]:
 def template(devcluster: DevCluster, tushare: LocalTushareServer) -> Iterator[str]:
     """A database holding a clean P0 backfill (no connections left)."""
     name = "rollback_template"
-    devcluster.postgres.drop_database(name)
-    url = devcluster.postgres.create_database(name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    loaded = cli(cli_env(url, tushare), "job", "ingest", "--start", START, "--end", END)
-    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    p0_backfill_database(devcluster, tushare, name, START, END)
     yield name
     devcluster.postgres.drop_database(name)
 
