@@ -7,16 +7,18 @@ import signal
 import sys
 import time
 from contextlib import contextmanager
-from typing import Annotated, Iterator
+from typing import TYPE_CHECKING, Annotated, Iterator, Mapping
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from . import __version__
 from .devcluster import BinariesMissing, DevCluster, DevClusterSettings, PostgresUnavailable, pinned_versions
 from .devcluster.process import StartupError
+
+if TYPE_CHECKING:
+    from .devcluster.stack import FullStack
 
 app = typer.Typer(help="Roll Tushare Pro market data into PostgreSQL in gated phases.", no_args_is_help=True)
 devcluster_app = typer.Typer(help="The local control plane (etcd, kube-apiserver, controller-manager, PostgreSQL).")
@@ -65,15 +67,42 @@ def _running_cluster(settings: DevClusterSettings) -> Iterator[DevCluster]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _print_exports_and_wait(cluster: DevCluster) -> None:
+@contextmanager
+def _running_stack(cluster: DevCluster) -> Iterator[FullStack]:
+    """Start the full stack on a running dev cluster, with progress on stderr; stop it on exit, Ctrl-C or SIGTERM."""
+    from .devcluster.stack import FullStack
+
+    started = time.monotonic()
+    try:
+        with err.status("starting the Tushare server, the database, the CRD, the operator and the Job runner ..."):
+            stack = FullStack.start(cluster)
+    except (RuntimeError, OSError) as exc:  # StartupError, PostgresUnavailable, a port taken, ...
+        err.print(f"[red]the full stack failed to start:[/red] {escape(str(exc))}")
+        raise typer.Exit(3) from None
+    err.print(f"operator and local Job runner watching namespace {stack.namespace}; "
+              f"full stack ready in {time.monotonic() - started:.1f}s", soft_wrap=True)
+    try:
+        yield stack
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        with err.status("stopping the Job runner, the operator and the local Tushare server ..."):
+            stack.stop()
+
+
+def _print_exports_and_wait(exports: Mapping[str, str]) -> None:
     """The lines a person pastes into another shell, then wait for Ctrl-C or SIGTERM."""
-    env = cluster.env()
-    for name in ("KUBECONFIG", "DATABASE_URL", "PATH"):
-        typer.echo(f"export {name}={shlex.quote(env[name])}")
+    for name, value in exports.items():
+        typer.echo(f"export {name}={shlex.quote(value)}")
     typer.echo("ready")
     sys.stdout.flush()
     while True:
         signal.pause()
+
+
+def _cluster_exports(cluster: DevCluster) -> dict[str, str]:
+    env = cluster.env()
+    return {name: env[name] for name in ("KUBECONFIG", "DATABASE_URL", "PATH")}
 
 
 def _job_settings():  # -> JobSettings (imported lazily, as every command does)
@@ -381,42 +410,62 @@ def tushare_server(
 
 
 @devcluster_app.command("up")
-def devcluster_up() -> None:
+def devcluster_up(
+    full: Annotated[bool, typer.Option("--full", help="Also run the local Tushare server, a migrated database, the "
+                                                      "RolloutBatch CRD, the namespace tushare-rollout with its "
+                                                      "Secrets, the operator and the local Job runner.")] = False,
+) -> None:
     """Run the dev cluster in the foreground until Ctrl-C or SIGTERM.
 
     Once ready, prints `export KUBECONFIG=...`, `export DATABASE_URL=...` and
-    `export PATH=...` lines to paste into another shell, then `ready`.
+    `export PATH=...` lines to paste into another shell (with --full also
+    `export TUSHARE_API_URL=...`, and DATABASE_URL names the stack's database), then `ready`.
     """
     try:
         with _running_cluster(DevClusterSettings()) as cluster:
-            _print_exports_and_wait(cluster)
+            if not full:
+                _print_exports_and_wait(_cluster_exports(cluster))
+            else:
+                with _running_stack(cluster) as stack:
+                    _print_exports_and_wait(stack.env())
     except (KeyboardInterrupt, Stop):
         pass
 
 
 @app.command()
 def demo(
-    keep: Annotated[bool, typer.Option(help="Keep the cluster running until Ctrl-C.")] = False,
+    keep: Annotated[bool, typer.Option(help="Keep the stack running until Ctrl-C.")] = False,
     start: Annotated[str, typer.Option(metavar="YYYYMMDD", help="First day of the demo backfill.")] = "20240102",
     end: Annotated[str, typer.Option(metavar="YYYYMMDD", help="Last day of the demo backfill.")] = "20240329",
+    timeout: Annotated[float, typer.Option(metavar="SECONDS", help="Give up waiting for Ready after this long.")
+                       ] = 900.0,
 ) -> None:
-    """Bring the local stack up, show every component answering, and run what the rollout has so far:
-    phase A (the schema) and the P0 backfill, against the local Tushare server."""
+    """Bring the full local stack up, show every component answering, then roll the example RolloutBatch out
+    through the operator (phase A, then B: the P0 backfill) and show it advancing until Ready or Stalled.
+
+    Exit codes: 0 Ready, 2 Stalled or timed out, 3 the stack failed to start or the operator exited,
+    4 bad arguments, 130 interrupted.
+    """
+    import datetime as dt
+
     from . import demo as show
-    from .tushare.server.app import LocalTushareServer
 
     try:
-        with _running_cluster(DevClusterSettings()) as cluster, LocalTushareServer().start() as tushare:
-            table = Table(title="tushare-rollout dev stack")
-            for column in ("component", "version", "where"):
-                table.add_column(column)
-            for row in show.component_rows(cluster):
-                table.add_row(*row)
-            table.add_row(*show.tushare_row(tushare))
-            Console(width=120).print(table)
-            show.rollout(cluster, tushare, start, end)
+        first, last = (dt.datetime.strptime(d, "%Y%m%d").date() for d in (start, end))
+    except ValueError:
+        typer.echo(f"--start/--end take a day as YYYYMMDD, got {start!r} and {end!r}", err=True)
+        raise typer.Exit(4) from None
+    if last < first:
+        typer.echo(f"--end {end} is before --start {start}", err=True)
+        raise typer.Exit(4)
+    code = 130  # unless the rollout ends
+    try:
+        with _running_cluster(DevClusterSettings()) as cluster, _running_stack(cluster) as stack:
+            Console(width=120).print(show.components(stack))
+            code = show.rollout(stack, start, end, timeout=timeout)
             if keep:
                 err.print("running; Ctrl-C to stop. In another shell:")
-                _print_exports_and_wait(cluster)
+                _print_exports_and_wait(stack.env())
     except (KeyboardInterrupt, Stop):
         pass
+    raise typer.Exit(code)

@@ -1,8 +1,10 @@
-"""`tushare-rollout devcluster up` and DevCluster.stop(): usable from another shell, and
-stopping leaves no process and no temporary directory behind."""
+"""`tushare-rollout devcluster up` (with and without --full), `tushare-rollout demo` and DevCluster.stop():
+usable from another shell, and stopping leaves no process and no temporary directory behind."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import queue
 import re
@@ -13,6 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
+import httpx
 import psutil
 import psycopg
 import pytest
@@ -20,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from tushare_rollout.devcluster import DevCluster, DevClusterSettings
 
-EXPORT = re.compile(r"^export (KUBECONFIG|DATABASE_URL|PATH)=(.+)$")
+EXPORT = re.compile(r"^export (KUBECONFIG|DATABASE_URL|PATH|TUSHARE_API_URL)=(.+)$")
 
 
 def _lines(stream) -> tuple[queue.Queue, threading.Thread]:
@@ -37,11 +40,17 @@ def _lines(stream) -> tuple[queue.Queue, threading.Thread]:
     return q, reader
 
 
-def _read_until_ready(q: queue.Queue, timeout: float = 180) -> dict[str, str]:
+def _clean_env() -> dict[str, str]:
+    """This environment without what would point the command at another cluster or database."""
+    return {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KUBECONFIG")}
+
+
+def _read_until_ready(q: queue.Queue, timeout: float = 180, stderr: Path | None = None) -> dict[str, str]:
     exports: dict[str, str] = {}
     while True:
         line = q.get(timeout=timeout)
-        assert line is not None, "devcluster up exited before printing 'ready'"
+        assert line is not None, "devcluster up exited before printing 'ready'" + (
+            f"; its stderr:\n{stderr.read_text()[-3000:]}" if stderr else "")
         if line == "ready":
             return exports
         match = EXPORT.match(line)
@@ -69,7 +78,7 @@ def _temp_dirs_of(pid: int) -> list[Path]:
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
 def test_devcluster_up_serves_another_shell_and_cleans_up(stop_signal: signal.Signals) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KUBECONFIG")}
+    env = _clean_env()
     proc = subprocess.Popen(
         [sys.executable, "-m", "tushare_rollout", "devcluster", "up"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
@@ -122,3 +131,80 @@ def test_stop_after_a_failure_inside_the_block_cleans_up() -> None:
             raise Boom()
     assert _still_running(seen["procs"]) == []
     assert not seen["root"].exists()
+
+
+def test_devcluster_up_full_serves_the_whole_stack_to_another_shell_and_cleans_up(tmp_path: Path) -> None:
+    env = _clean_env()
+    stderr = tmp_path / "stderr"
+    with stderr.open("w") as err:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tushare_rollout", "devcluster", "up", "--full"],
+            stdout=subprocess.PIPE, stderr=err, text=True, env=env,
+        )
+    lines, reader = _lines(proc.stdout)
+    try:
+        exports = _read_until_ready(lines, stderr=stderr)
+        assert list(exports) == ["KUBECONFIG", "DATABASE_URL", "PATH", "TUSHARE_API_URL"]
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert {"etcd", "kube-apiserver", "kube-controller-manager", "postgres"} <= {c.name() for c in children}
+        assert [c.cmdline()[-2:] for c in children if "tushare_rollout" in c.cmdline()] == [["tushare_rollout",
+                                                                                            "operator"]]
+
+        # what a person does in another shell after pasting the export lines
+        shell = {**env, **exports}
+
+        def kubectl(*args: str) -> str:
+            return subprocess.run(["kubectl", *args], env=shell, capture_output=True, text=True, check=True).stdout
+
+        assert kubectl("get", "crd", "rolloutbatches.tushare-rollout.io", "-o", "name").strip() == (
+            "customresourcedefinition.apiextensions.k8s.io/rolloutbatches.tushare-rollout.io")
+        assert kubectl("-n", "tushare-rollout", "get", "secret", "tushare-rollout-token", "-o", "name").strip() == (
+            "secret/tushare-rollout-token")
+        token = json.loads(kubectl("-n", "tushare-rollout", "get", "secret", "tushare-rollout-token", "-o", "json"))
+        assert base64.b64decode(token["data"]["token"]).decode() == "demo:all"
+        db = json.loads(kubectl("-n", "tushare-rollout", "get", "secret", "tushare-rollout-db", "-o", "json"))
+        assert base64.b64decode(db["data"]["url"]).decode() == exports["DATABASE_URL"]  # the exported database
+        dsn = make_url(exports["DATABASE_URL"]).set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(dsn) as conn:  # migrated to head
+            assert conn.execute("select count(*) from alembic_version").fetchone() == (1,)
+
+        reply = httpx.post(exports["TUSHARE_API_URL"], json={
+            "api_name": "trade_cal", "token": "demo:all",
+            "params": {"exchange": "SSE", "start_date": "20240101", "end_date": "20240110"}}, timeout=30)
+        assert reply.status_code == 200 and reply.json()["code"] == 0
+        assert reply.json()["data"]["items"]
+        root = Path(exports["KUBECONFIG"]).parent
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        reader.join(timeout=30)
+        proc.stdout.close()
+    psutil.wait_procs(children, timeout=30)
+    assert _still_running(children) == []
+    assert not root.exists()
+    assert _temp_dirs_of(proc.pid) == []
+
+
+def test_demo_rolls_the_example_out_until_ready_and_prints_the_status_matrix() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tushare_rollout", "demo", "--start", "20240102", "--end", "20240131"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_clean_env(),
+    )
+    try:
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err[-3000:]
+    assert "status matrix (SSOT: stored rows vs calendar x listed universe)" in out
+    assert "rolloutbatch tushare-rollout/p0 is Ready: phases A, B passed" in out
+    assert re.search(r"│ Ready\s+│ True\s+│", out)  # the final conditions
+    for job in ("p0-a-migrate-1", "p0-a-baseline-1", "p0-a-gate-1", "p0-b-ingest-1", "p0-b-gate-1",
+                "p0-b-publish-1"):
+        assert re.search(rf"│ {job}\s+│ [AB]\s+│ \w+\s+│ Complete", out), job
+    assert _temp_dirs_of(proc.pid) == []
