@@ -163,7 +163,7 @@ def job_ingest(
     import logging
 
     from .db.base import Batch
-    from .jobs import ingest
+    from .jobs import ingest, write_termination_log
 
     try:
         chosen_batch = Batch(batch)
@@ -185,7 +185,7 @@ def job_ingest(
 
         result = ingest.run(settings, batch=chosen_batch, datasets=dataset or None, mode=mode, start=days[0],
                             end=days[1], on_partition=progress if err.is_terminal else None)
-    ingest.write_termination_log(result, settings.termination_log)
+    write_termination_log(result.as_json(), settings.termination_log)
     typer.echo(result.message, err=result.code != 0)
     raise typer.Exit(int(result.code))
 
@@ -204,7 +204,7 @@ def job_gate(
     import datetime as dt
 
     from .gates import render
-    from .jobs import gate
+    from .jobs import gate, write_termination_log
 
     try:
         moment = gate.parse_as_of(as_of, lambda: dt.datetime.now(dt.timezone.utc))
@@ -219,7 +219,38 @@ def job_gate(
         out = Console(width=max(Console().width, 140))
         out.print(render.table(outcome.report, passes=show_passes))
         out.print(render.summary(outcome.report))
-    gate.write_termination_log(outcome, settings.termination_log)
+    write_termination_log(outcome.as_json(), settings.termination_log)
+    typer.echo(outcome.message, err=outcome.code != 0)
+    raise typer.Exit(int(outcome.code))
+
+
+@job_app.command("daily")
+def job_daily(
+    phase: Annotated[str, typer.Option(help="The passed phase whose batch to keep current: B, C or D.")],
+    end: Annotated[str | None, typer.Option(metavar="YYYYMMDD", help="Last day ingested and the gate's as-of day "
+                                                                    "(default: yesterday, and now).")] = None,
+) -> None:
+    """Steady state (the daily CronJob): ingest the phase's batch incrementally, then run its gate as the daily gate."""
+    import datetime as dt
+    import logging
+
+    from .gates import render
+    from .jobs import daily, write_termination_log
+
+    try:
+        last = dt.datetime.strptime(end, "%Y%m%d").date() if end else None
+    except ValueError as exc:
+        typer.echo(f"bad argument: --end is YYYYMMDD ({exc})", err=True)
+        raise typer.Exit(4) from None
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    settings = _job_settings()
+    outcome = daily.run(settings, phase=phase.upper(), end=last)
+    if outcome.gated is not None and outcome.gated.report is not None:
+        out = Console(width=max(Console().width, 140))
+        out.print(render.table(outcome.gated.report, passes=False))
+        out.print(render.summary(outcome.gated.report))
+    write_termination_log(outcome.as_json(), settings.termination_log)
     typer.echo(outcome.message, err=outcome.code != 0)
     raise typer.Exit(int(outcome.code))
 
@@ -248,14 +279,14 @@ def job_rollback(
                       ] = False,
 ) -> None:
     """Switch a phase's modules off for readers (and purge its data), in one transaction, of TSR_ROLLOUT_BATCH."""
-    from .jobs import rollback
+    from .jobs import rollback, write_termination_log
 
     settings = _job_settings()
     with err.status(f"rolling back phase {phase} ..."):
         outcome = rollback.run(settings, phase=phase.upper(), purge_data=purge_data, schema=schema)
     if outcome.code == 0 and phase.upper() == "A" and schema:
         typer.echo(outcome.as_json())  # the only copy of this record besides the termination log
-    rollback.write_termination_log(outcome, settings.termination_log)
+    write_termination_log(outcome.as_json(), settings.termination_log)
     typer.echo(outcome.message, err=outcome.code != 0)
     raise typer.Exit(int(outcome.code))
 
@@ -268,11 +299,11 @@ def job_publish(
                       ] = None,
 ) -> None:
     """After a phase's gate passed: switch its modules on for readers (the v_* views), of TSR_ROLLOUT_BATCH."""
-    from .jobs import publish, rollback
+    from .jobs import publish, write_termination_log
 
     settings = _job_settings()
     outcome = publish.run(settings, phase=phase.upper(), modules=module or None)
-    rollback.write_termination_log(outcome, settings.termination_log)
+    write_termination_log(outcome.as_json(), settings.termination_log)
     typer.echo(outcome.message, err=outcome.code != 0)
     raise typer.Exit(int(outcome.code))
 

@@ -191,7 +191,10 @@ def view(rb: dict[str, Any], jobs: list[dict[str, Any]], elapsed: float) -> Rend
         seconds = f"{(ended - began).total_seconds():.0f}" if began else ""
         table.add_row(job["metadata"]["name"], labels.get(LABEL_PHASE, ""), labels.get(LABEL_STEP, ""),
                       _styled(state), seconds, Text(reason))
-    return Group(head, phases, table)
+    steady = [f"phase {p}: CronJob {d.get('cronJob')} runs `job daily` at {d.get('schedule')}"
+              + (f", suspended ({d['reason']})" if d.get("suspended") else "")
+              for p, d in sorted((status.get("steadyState") or {}).items())]
+    return Group(head, phases, table, *([Text("steady state\n" + "\n".join(steady))] if steady else []))
 
 
 def gate_text(gate: dict[str, Any] | None) -> Text:

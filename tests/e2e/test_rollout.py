@@ -236,3 +236,48 @@ def test_two_operator_replicas_never_both_act(stack: Stack, tmp_path: Path) -> N
             second.wait(timeout=30)
         except subprocess.TimeoutExpired:
             second.kill()
+
+
+def test_a_passed_phase_runs_daily_and_a_regressed_daily_gate_stalls_the_rollout(stack: Stack) -> None:
+    stack.apply("p0", targetPhase="B")
+    stack.wait("p0", "Ready")
+    cron = json.loads(stack.kubectl("get", "cronjob/p0-b-daily", "-o", "json").stdout)
+    assert (cron["spec"]["schedule"], cron["spec"]["timeZone"], cron["spec"]["concurrencyPolicy"],
+            cron["spec"]["suspend"]) == ("30 22 * * 1-5", "Asia/Shanghai", "Forbid", False)
+    assert [(o["kind"], o["name"]) for o in cron["metadata"]["ownerReferences"]] == [("RolloutBatch", "p0")]
+    assert cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"] == \
+        ["job", "daily", "--phase", "B", "--end", WINDOW["backfillEnd"]]
+
+    # a day's run, as the CronJob starts it (a person runs it the same way to catch up)
+    stack.kubectl("create", "job", "p0-b-daily-manual-1", "--from=cronjob/p0-b-daily")
+    stack.kubectl("wait", "job/p0-b-daily-manual-1", "--for=condition=Complete", f"--timeout={WAIT}")
+    stack.kubectl("wait", "rb/p0", "--for=jsonpath={.status.steadyState.B.lastRun.gatePassed}=true",
+                  f"--timeout={WAIT}")
+    assert stack.sql("SELECT DISTINCT phase, passed FROM gate_runs WHERE job_name = 'p0-b-daily-manual-1'") == \
+        [("B", True)]
+    assert stack.sql("SELECT DISTINCT mode FROM ingest_runs WHERE job_name = 'p0-b-daily-manual-1'") == \
+        [("incremental",)]
+
+    # a defect appears after B passed: the next daily gate fails, and that stalls the rollout
+    stack.sql("INSERT INTO ingest_runs (run_id, batch, dataset, mode, status, finished_at)"
+              " VALUES (999, 'P0', 'daily', 'incremental', 'succeeded', now())")
+    stack.sql("INSERT INTO daily_bar (asset_class, code, trade_date, open, high, low, close, run_id)"
+              " VALUES ('stock', '600000.SH', '2024-01-13', 1, 1, 1, 1, 999)")  # a Saturday
+    stack.kubectl("create", "job", "p0-b-daily-manual-2", "--from=cronjob/p0-b-daily")
+    stack.wait("p0", "Stalled")
+    status = stack.get("p0")["status"]
+    b = status["phases"]["B"]
+    assert b["state"] == "Failed" and b["reason"] == "DailyGateRegressed" and "p0-b-daily-manual-2" in b["message"]
+    assert "scheduling.rows_on_closed_days" in {f["check"] for f in b["gate"]["failed"]}
+    assert status["frozenFrom"] == "B" and status["steadyState"]["B"]["lastRun"]["gatePassed"] is False
+    assert stack.sql("SELECT count(*) FROM v_daily_bar WHERE asset_class = 'stock'")[0][0] > 3000  # still published
+    assert "DailyGateRegressed" in stack.kubectl("describe", "rb/p0").stdout
+
+    # pausing ingestion suspends the daily runs; lowering the target rolls B back and removes them
+    stack.patch("p0", {"control": {"state": "paused"}})
+    stack.kubectl("wait", "cronjob/p0-b-daily", "--for=jsonpath={.spec.suspend}=true", f"--timeout={WAIT}")
+    assert stack.get("p0")["status"]["steadyState"]["B"]["reason"] == "spec.control.state is paused"
+    stack.patch("p0", {"targetPhase": "A"})
+    stack.kubectl("wait", "cronjob/p0-b-daily", "--for=delete", f"--timeout={WAIT}")
+    stack.wait("p0", "RolledBack")
+    assert stack.sql("SELECT count(*) FROM v_daily_bar")[0][0] == 0

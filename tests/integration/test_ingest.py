@@ -334,3 +334,12 @@ def test_bad_arguments_are_named(tushare, migrated_url: str, args: list[str], sa
                             env=cli_env(migrated_url, tushare), capture_output=True, text=True, timeout=120)
     assert result.returncode == 4
     assert says in result.stderr
+
+
+def test_a_dead_database_is_retryable_named_and_keeps_the_password_out(tushare) -> None:
+    url = "postgresql://tsr:s3cret@127.0.0.1:1/x"  # nothing listens on port 1
+    result = subprocess.run([sys.executable, "-m", "tushare_rollout", "job", "ingest", "--start", "20240102",
+                             "--end", "20240105"], env=cli_env(url, tushare), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3, result.stderr[-2000:]
+    assert "cannot reach PostgreSQL at" in result.stderr and "127.0.0.1:1" in result.stderr
+    assert "s3cret" not in result.stdout + result.stderr and "Traceback" not in result.stderr

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from kubernetes import config
 
 from tushare_rollout.devcluster import DevCluster
@@ -76,3 +77,20 @@ def test_a_stranger_holding_a_jobs_name_is_never_adopted(devcluster: DevCluster,
     taken = [e for e in events if e["reason"] == "JobNameTaken"]
     assert taken and "is not this RolloutBatch's" in taken[0]["message"]
     assert taken[0]["involvedObject"]["name"] == "p0" and taken[0]["type"] == "Warning"
+
+
+def test_p2_subflags_without_p2_are_shown_not_effective_with_the_reason(devcluster: DevCluster, namespace: str,
+                                                                        reconciler: Reconciler) -> None:
+    body = yaml.safe_load((ROOT / "docs" / "examples" / "rolloutbatch.yaml").read_text())
+    body["spec"]["flags"].update(p2Enabled=False, p2RealtimeIndexV1=True, p2FuturesMicrostructureV1=True)
+    devcluster.kubectl("-n", namespace, "apply", "-f", "-", input=json.dumps(body))
+    reconciler.reconcile(namespace, "p0")
+    rb = json.loads(devcluster.kubectl("-n", namespace, "get", "rb/p0", "-o", "json").stdout)
+    flags = {f["flag"]: f for f in rb["status"]["effectiveFlags"]}
+    for name in ("p2RealtimeIndexV1", "p2FuturesMicrostructureV1"):
+        assert (flags[name]["set"], flags[name]["effective"]) == (True, False)
+        assert "p2Enabled" in flags[name]["reason"]
+    assert (flags["p0Enabled"]["effective"], flags["p2RealtimeEquityEtfV1"]["set"]) == (True, False)
+    shown = devcluster.kubectl("-n", namespace, "get", "rb/p0", "-o",
+                               "jsonpath={.status.effectiveFlags[?(@.flag=='p2RealtimeIndexV1')].reason}").stdout
+    assert "p2Enabled" in shown

@@ -11,7 +11,7 @@ import pytest
 
 from tushare_rollout.flags import RolloutFlags
 from tushare_rollout.operator.decide import decide
-from tushare_rollout.operator.model import GateResult, Observed, ObservedJob, Plan, Spec, job_name
+from tushare_rollout.operator.model import DailyRun, GateResult, Observed, ObservedJob, Plan, Spec, job_name
 from tushare_rollout.operator.vocabulary import JobState, Phase, Step
 
 NOW = dt.datetime(2024, 3, 29, 12, 0, tzinfo=dt.timezone.utc)
@@ -38,13 +38,13 @@ class World:
     gates: dict[str, GateResult] = field(default_factory=dict)
     built: frozenset[str] = frozenset({"P0"})
     streaks: dict[str, int] = field(default_factory=dict)
-    regressions: dict = field(default_factory=dict)
+    daily: dict[Phase, DailyRun] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
 
     def observed(self) -> Observed:
         return Observed(tuple(self.jobs.values()), dict(self.gates), dict(self.streaks), self.built,
-                        dict(self.regressions))
+                        dict(self.daily))
 
     def step(self, s: Spec) -> Plan:
         plan = decide(s, self.status, self.observed(), NOW)
@@ -250,11 +250,104 @@ def test_a_regression_of_a_passed_phase_freezes_later_phases_and_rolls_back_the_
     s = spec("C", flags={"p1Enabled": True})
     w.run(s, outcome=lambda j: OK if j.phase is not Phase.C else (JobState.ACTIVE, None, None), rounds=12)
     assert w.phase("C")["state"] == "Running" and [j.name for j in w.active()] == [name(Phase.C, Step.INGEST)]
-    w.regressions = {Phase.B: "reconciliation.expected_keys FAIL on 20240329"}
+    w.daily = {Phase.B: daily_run(FAILED_GATE)}
     w.run(s)
-    assert w.phase("B")["state"] == "Failed" and "daily gate regressed" in w.phase("B")["message"]
+    b = w.phase("B")
+    assert b["state"] == "Failed" and b["reason"] == "DailyGateRegressed" and "p0-b-daily-1" in b["message"]
+    assert b["gate"]["failed"][0]["check"] == "reconciliation.expected_keys"
     assert w.phase("C")["state"] == "Frozen" and name(Phase.C, Step.INGEST) in w.deleted
     assert name(Phase.C, Step.ROLLBACK) in w.created and w.condition("Frozen") == "True"
+    assert name(Phase.B, Step.ROLLBACK) not in w.created  # B's data stays published ...
+    assert [r.name for r in w.step(s).schedules] == ["p0-b-daily"]  # ... and its daily runs go on
+
+
+def test_a_daily_gate_that_failed_before_the_phase_last_passed_is_no_regression() -> None:
+    w = World()
+    w.run(spec("B"))
+    w.daily = {Phase.B: daily_run(FAILED_GATE, at=NOW - dt.timedelta(hours=1))}
+    w.run(spec("B"))
+    assert w.phase("B")["state"] == "Passed" and w.status["steadyState"]["B"]["lastRun"]["gatePassed"] is False
+
+
+def test_a_passing_or_unfinished_daily_run_changes_nothing_but_its_record() -> None:
+    w = World()
+    w.run(spec("B"))
+    for run in (daily_run(GateResult(True)), daily_run(None, state=JobState.ACTIVE),
+                daily_run(None, state=JobState.FAILED, reason="DeadlineExceeded")):
+        w.daily = {Phase.B: run}
+        w.run(spec("B"))
+        assert w.phase("B")["state"] == "Passed" and w.status["state"] == "Succeeded"
+        assert w.status["steadyState"]["B"]["lastRun"]["state"] == run.state.value
+
+
+# -- steady state -------------------------------------------------------------------------------------------
+
+
+def daily_run(gate: GateResult | None, at: dt.datetime = NOW + dt.timedelta(hours=10),
+              state: JobState = JobState.FAILED, reason: str | None = None) -> DailyRun:
+    if gate is not None and gate.passed:
+        state = JobState.SUCCEEDED
+    return DailyRun("p0-b-daily-1", state, at, gate, reason)
+
+
+def test_a_passed_phase_gets_its_daily_cronjob_and_nothing_before() -> None:
+    w = World()
+    w.run(spec("B"), outcome=lambda j: (JobState.ACTIVE, None, None) if j.step is Step.PUBLISH else OK)
+    assert w.step(spec("B")).schedules == [] and "B" not in w.status["steadyState"]
+    w.run(spec("B"))
+    [cron] = w.step(spec("B")).schedules
+    assert (cron.name, cron.phase, cron.cron, cron.time_zone, cron.suspend) == \
+        ("p0-b-daily", Phase.B, "30 22 * * 1-5", "Asia/Shanghai", False)
+    assert cron.args == ("job", "daily", "--phase", "B")
+    assert w.status["steadyState"]["B"] == {"cronJob": "p0-b-daily", "schedule": "30 22 * * 1-5 (Asia/Shanghai)",
+                                             "suspended": False}
+
+
+def test_the_daily_cronjob_follows_the_spec_schedule_and_backfill_end() -> None:
+    w = World()
+    s = replace(spec("B"), cron="0 18 * * *", time_zone="UTC", backfill_end="20240329")
+    w.run(s)
+    [cron] = w.step(s).schedules
+    assert (cron.cron, cron.time_zone, cron.args[-2:]) == ("0 18 * * *", "UTC", ("--end", "20240329"))
+
+
+@pytest.mark.parametrize("change, reason", [
+    ({"paused": True}, "spec.paused is true"),
+    ({"ingestion": "paused"}, "spec.control.state is paused"),
+    ({"ingestion": "cancelled"}, "spec.control.state is cancelled"),
+    ({"flags": RolloutFlags(p0Enabled=False, updatedAt=2)}, "p0Enabled is off"),
+], ids=["paused", "ingestion-paused", "ingestion-cancelled", "switch-off"])
+def test_the_daily_cronjob_is_suspended_with_the_reason(change: dict, reason: str) -> None:
+    w = World()
+    w.run(spec("B"))
+    [cron] = w.step(replace(spec("B"), **change)).schedules
+    assert cron.suspend is True and w.status["steadyState"]["B"]["reason"] == reason
+    assert w.phase("B")["state"] == "Passed"
+    [cron] = w.step(spec("B")).schedules
+    assert cron.suspend is False and "reason" not in w.status["steadyState"]["B"]
+
+
+def test_rolling_a_phase_back_or_retrying_it_removes_its_daily_cronjob() -> None:
+    w = World()
+    w.run(spec("B"))
+    assert w.step(spec("B")).schedules
+    w.run(spec("A"))
+    assert w.phase("B")["state"] == "RolledBack" and w.step(spec("A")).schedules == []
+    w.run(spec("B"))
+    w.daily = {Phase.B: daily_run(FAILED_GATE, at=NOW + dt.timedelta(days=1))}
+    w.run(spec("B"))
+    assert w.phase("B")["state"] == "Failed"
+    plan = w.step(spec("B", retry_token="fixed"))
+    assert plan.schedules == [] and w.phase("B")["state"] == "Running"
+
+
+def test_a_regressed_phase_rolled_back_by_a_lowered_target_loses_its_daily_cronjob() -> None:
+    w = World()
+    w.run(spec("B"))
+    w.daily = {Phase.B: daily_run(FAILED_GATE)}
+    w.run(spec("B"))
+    w.run(spec("A"))
+    assert name(Phase.B, Step.ROLLBACK) in w.created and w.step(spec("A")).schedules == []
 
 
 # -- GitOps intents --------------------------------------------------------------------------------------
@@ -376,5 +469,11 @@ def test_every_status_field_decide_writes_is_declared_in_the_crd() -> None:
     stalled = World()
     stalled.run(spec("B"), outcome=lambda j: (JobState.FAILED, "DeadlineExceeded", None))
     seen.append(stalled.status)
+    steady = World()
+    steady.run(spec("B"))
+    steady.daily = {Phase.B: daily_run(FAILED_GATE, reason="PodFailurePolicy")}
+    steady.run(replace(spec("B"), paused=True))
+    assert steady.status["steadyState"]["B"]["lastRun"]["reason"] == "PodFailurePolicy"
+    seen.append(steady.status)
     for status in seen:
         assert _pruned(status, STATUS_SCHEMA) == []

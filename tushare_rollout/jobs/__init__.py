@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -47,3 +49,39 @@ def with_engine(settings: JobSettings, doing: str, work: Callable[[Engine], Outc
         return Outcome(ExitCode.BAD_CONFIGURATION, f"{doing} failed at {safe_url(engine.url)}: {first_line(exc)}")
     finally:
         engine.dispose()
+
+
+TERMINATION_LOG_BYTES = 4096  # what Kubernetes keeps of a container's termination message
+
+
+def write_termination_log(body: str, path: str) -> None:
+    """A Job's JSON result where Kubernetes reads the termination message (when writable), shrunk to
+    fit as valid JSON; the operator copies it into the RolloutBatch's status."""
+    directory = os.path.dirname(path) or "."
+    if os.access(path, os.W_OK) or (not os.path.exists(path) and os.access(directory, os.W_OK)):
+        with open(path, "w") as f:
+            f.write(fit_json(json.loads(body), TERMINATION_LOG_BYTES - 1) + "\n")
+
+
+def fit_json(body: dict, limit: int) -> str:
+    """``body`` as JSON of at most ``limit`` UTF-8 bytes: drop samples, then failures, then messages.
+
+    >>> body = {"exitCode": 2, "failed": [{"check": "q", "sample": ["x" * 500] * 3, "message": "m"}] * 9}
+    >>> len(fit_json(body, 4000).encode()) <= 4000, json.loads(fit_json(body, 200))["exitCode"]
+    (True, 2)
+    """
+    text = json.dumps(body, default=str, ensure_ascii=False)
+    failed = body.get("failed", [])
+    while len(text.encode()) > limit and any(f.get("sample") for f in failed):
+        for f in failed:
+            f["sample"] = f.get("sample", [])[:-1]
+        text = json.dumps(body, default=str, ensure_ascii=False)
+    while len(text.encode()) > limit and failed:
+        failed.pop()
+        body["failedTruncated"] = True
+        text = json.dumps(body, default=str, ensure_ascii=False)
+    if len(text.encode()) > limit:
+        body = {"exitCode": body.get("exitCode"), "passed": body.get("passed"),
+                "message": str(body.get("message", "")).encode()[:limit // 2].decode(errors="ignore")}
+        text = json.dumps(body, default=str, ensure_ascii=False)
+    return text

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -71,7 +70,9 @@ def parse_as_of(value: str | None, now: Callable[[], dt.datetime]) -> dt.datetim
     return moment.replace(tzinfo=BEIJING) if moment.tzinfo is None else moment
 
 
-def run(settings: JobSettings, *, phase: str, as_of: dt.datetime, since: dt.date | None = None) -> GateOutcome:
+def run(settings: JobSettings, *, phase: str, as_of: dt.datetime, since: dt.date | None = None,
+        floor: dt.date | None = None) -> GateOutcome:
+    """``since``: the first trade date checked (default: the window); ``floor``: never check before it."""
     if phase not in PHASES:
         return GateOutcome(ExitCode.BAD_CONFIGURATION, f"--phase is one of {', '.join(PHASES)}, got {phase!r}")
     if settings.database_url is None:
@@ -89,7 +90,7 @@ def run(settings: JobSettings, *, phase: str, as_of: dt.datetime, since: dt.date
     client = TushareClient.from_settings(settings) if token else None  # without a token: no replay (a WARN)
     try:
         with engine.begin() as conn:
-            outcome = _gate(conn, settings, phase, as_of, since, checks, client)
+            outcome = _gate(conn, settings, phase, as_of, since, floor, checks, client)
     except OperationalError as exc:
         return GateOutcome(ExitCode.RETRYABLE, f"cannot reach PostgreSQL at {safe_url(engine.url)}: {first_line(exc)}")
     except DBAPIError as exc:
@@ -110,7 +111,7 @@ def _window_start(conn: Connection, last: dt.date, open_days: int) -> dt.date:
 
 
 def _gate(conn: Connection, settings: JobSettings, phase: str, as_of: dt.datetime, since: dt.date | None,
-          checks: list, client: TushareClient | None) -> GateOutcome:
+          floor: dt.date | None, checks: list, client: TushareClient | None) -> GateOutcome:
     position = migrate.position(conn)
     if phase != "A" and not position.at_head:
         return GateOutcome(ExitCode.RETRYABLE, f"cannot evaluate: {position.describe()}")
@@ -127,6 +128,8 @@ def _gate(conn: Connection, settings: JobSettings, phase: str, as_of: dt.datetim
     if since is not None and since > last:
         return GateOutcome(ExitCode.BAD_CONFIGURATION, f"--since {since:%Y%m%d} is after the as-of day {last:%Y%m%d}")
     first = since or _window_start(conn, last, settings.gates.window_days)
+    if floor is not None and floor > first:
+        first = min(floor, last)
     ctx = Context(conn, phase, batches, datasets, first, last, as_of, settings.rollout_batch,
                   settings.gates.stable_trading_days, off, _replayer(conn, client) if client else None)
     if phase != "A" and all(ctx.last_due(d) < first for d in datasets if d.plan.value in ("trade_date", "code")):
@@ -166,38 +169,3 @@ def _replayer(conn: Connection, client: TushareClient) -> Callable[[Dataset, str
             savepoint.rollback()
         return changed
     return replay
-
-
-TERMINATION_LOG_BYTES = 4096  # what Kubernetes keeps of a container's termination message
-
-
-def write_termination_log(outcome: GateOutcome, path: str) -> None:
-    """The JSON summary, shrunk (samples first, then failures) until it fits, so it stays valid JSON."""
-    directory = os.path.dirname(path) or "."
-    if os.access(path, os.W_OK) or (not os.path.exists(path) and os.access(directory, os.W_OK)):
-        with open(path, "w") as f:
-            f.write(fit_json(json.loads(outcome.as_json()), TERMINATION_LOG_BYTES - 1) + "\n")
-
-
-def fit_json(body: dict, limit: int) -> str:
-    """``body`` as JSON of at most ``limit`` UTF-8 bytes: drop samples, then failures, then messages.
-
-    >>> body = {"exitCode": 2, "failed": [{"check": "q", "sample": ["x" * 500] * 3, "message": "m"}] * 9}
-    >>> len(fit_json(body, 4000).encode()) <= 4000, json.loads(fit_json(body, 200))["exitCode"]
-    (True, 2)
-    """
-    text = json.dumps(body, default=str, ensure_ascii=False)
-    failed = body.get("failed", [])
-    while len(text.encode()) > limit and any(f.get("sample") for f in failed):
-        for f in failed:
-            f["sample"] = f.get("sample", [])[:-1]
-        text = json.dumps(body, default=str, ensure_ascii=False)
-    while len(text.encode()) > limit and failed:
-        failed.pop()
-        body["failedTruncated"] = True
-        text = json.dumps(body, default=str, ensure_ascii=False)
-    if len(text.encode()) > limit:
-        body = {"exitCode": body.get("exitCode"), "passed": body.get("passed"),
-                "message": str(body.get("message", "")).encode()[:limit // 2].decode(errors="ignore")}
-        text = json.dumps(body, default=str, ensure_ascii=False)
-    return text

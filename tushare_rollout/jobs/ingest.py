@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from .. import status
 from ..db.base import Batch
-from ..db.engine import BadDatabaseURL, first_line, make_engine
+from ..db.engine import BadDatabaseURL, first_line, make_engine, safe_url
 from ..db.upsert import DuplicateKeys
 from ..ingest import loader
 from ..ingest.datasets import DATASETS, FIRST, Dataset, Plan, for_batch
@@ -86,6 +85,9 @@ def run(settings: JobSettings, *, batch: Batch, datasets: list[str] | None = Non
         return IngestResult(ExitCode.BAD_CONFIGURATION, [], str(exc))
     try:
         outcomes = _ingest(engine, settings, chosen, mode, first, last, on_partition)
+    except OperationalError as exc:  # before any dataset started (the targets, the plan): nothing was written
+        return IngestResult(ExitCode.RETRYABLE, [], f"cannot reach PostgreSQL at {safe_url(engine.url)}: "
+                                                    f"{first_line(exc)}")
     finally:
         engine.dispose()
     return _verdict(outcomes, first, last)
@@ -217,11 +219,3 @@ def _verdict(outcomes: list[DatasetOutcome], first: dt.date, last: dt.date) -> I
     reasons = "; ".join(f"{o.dataset}: {o.message}" for o in failed)
     code = ExitCode.RETRYABLE if all(o.error_class in RETRYABLE_CLASSES for o in failed) else ExitCode.BAD_CONFIGURATION
     return IngestResult(code, outcomes, f"{summary}; failed: {reasons}")
-
-
-def write_termination_log(result: IngestResult, path: str) -> None:
-    """The one-line JSON result Kubernetes copies into the Pod status, when the path is writable."""
-    directory = os.path.dirname(path) or "."
-    if os.access(path, os.W_OK) or (not os.path.exists(path) and os.access(directory, os.W_OK)):
-        with open(path, "w") as f:
-            f.write(result.as_json()[:4000] + "\n")

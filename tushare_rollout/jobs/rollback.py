@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +33,6 @@ from ..db.base import Batch
 from ..db.engine import first_line
 from ..ingest.datasets import for_batch
 from . import ExitCode, Outcome, with_engine
-from .gate import TERMINATION_LOG_BYTES, fit_json
 from .settings import JobSettings
 
 PHASE_BATCH: dict[str, Batch | None] = {"A": None, "B": Batch.P0, "C": Batch.P1, "D": Batch.P2, "E": None}
@@ -195,11 +193,3 @@ def _drop_schema(engine: Engine, request: dict[str, Any]) -> Result:
                f"in {time.monotonic() - started:.1f}s; this record is not stored (its table is gone)")
     return Result(ExitCode.OK, message, {**record, "startedAt": started_at.isoformat(),
                                          "finishedAt": dt.datetime.now(dt.timezone.utc).isoformat()})
-
-
-def write_termination_log(outcome: Result, path: str) -> None:
-    """The JSON record, where Kubernetes reads a container's termination message, when the path is writable."""
-    directory = os.path.dirname(path) or "."
-    if os.access(path, os.W_OK) or (not os.path.exists(path) and os.access(directory, os.W_OK)):
-        with open(path, "w") as f:
-            f.write(fit_json(json.loads(outcome.as_json()), TERMINATION_LOG_BYTES - 1) + "\n")

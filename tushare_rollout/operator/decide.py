@@ -8,15 +8,20 @@ could write status, and a Job deleted by hand is simply created again.
 The rules, in the order they are applied:
 
 1. a new ``retryToken`` retries a Failed/Frozen phase as a new attempt (acknowledged in status);
-2. a passed phase whose daily gate regressed fails, freezing every later phase and rolling back
-   the phase in progress;
+2. a passed phase whose daily gate (run by its CronJob after the phase passed) failed, fails:
+   every later phase freezes and the phase in progress rolls back; its data stays published and its
+   daily runs go on, so the next runs show whether the defect persists;
 3. a lowered ``targetPhase`` rolls back the phases above it, newest first;
 4. a failed gate's rollback Job runs (``spec.rollback.onGateFailure: Rollback``);
 5. otherwise the first phase up to the target that has not passed advances, one step at a time:
    a switched-off or not-yet-built batch waits (it is not skipped), D waits for the P0 and P1
    stability streaks, a gate passes only on a passing gate result, an infrastructure failure is
    retried ``spec.jobs.infraRetries`` times and then stalls for a person, a refused Job (exit 4)
-   stalls at once. ``paused`` starts nothing new.
+   stalls at once. ``paused`` starts nothing new;
+6. every passed batch phase (B, C, D) has its daily CronJob: incremental ingestion, then that phase's
+   gate (the daily gate of rule 2). It is suspended, with the reason in status, while ``paused``,
+   while ``spec.control.state`` is not ``running`` and while the batch's switch is off; it is removed
+   when the phase is rolled back or retried.
 """
 
 from __future__ import annotations
@@ -26,7 +31,10 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from .model import Event, GateResult, JobRequest, Observed, ObservedJob, Plan, Spec, flags_json, job_name
+from .model import (
+    Event, GateResult, JobRequest, Observed, ObservedJob, Plan, ScheduleRequest, Spec, flags_json, job_name,
+    schedule_name,
+)
 from .vocabulary import (
     INFRA_FAILURES, PHASES, STEPS, Condition, JobState, Phase, PhaseState, Reason, State, Step,
 )
@@ -37,6 +45,10 @@ ACTIVE_STATES = (PhaseState.RUNNING, PhaseState.ROLLING_BACK)
 
 def _ts(now: dt.datetime) -> str:
     return now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_ts(value: str | None) -> dt.datetime | None:
+    return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc) if value else None
 
 
 class _Decision:
@@ -146,17 +158,24 @@ class _Decision:
                    f"retryToken {token!r}: retrying " + (", ".join(retried) if retried else "nothing was failed"))
 
     def regressions(self) -> None:
-        for p, why in self.observed.regressions.items():
-            if self.state(p) is not PhaseState.PASSED:
+        """A passed phase whose newest daily run (started after it passed) stored a failing gate."""
+        for p, run in self.observed.daily.items():
+            e = self.entry(p)
+            passed_at = _parse_ts(e.get("finishedAt"))
+            if self.state(p) is not PhaseState.PASSED or run.gate is None or run.gate.passed or \
+                    passed_at is None or run.created < passed_at:
                 continue
-            self.set(p, PhaseState.FAILED, Reason.GATE_FAILED, f"daily gate regressed: {why}")
+            checks = ", ".join(dict.fromkeys(f["check"] for f in run.gate.failed)) or run.gate.message
+            self.set(p, PhaseState.FAILED, Reason.REGRESSED, f"daily gate regressed ({run.job}): {checks}; fix the "
+                                                            "data, then change spec.retryToken")
+            e["regressed"], e["gate"] = True, _gate_status(run.job, run.gate)
             in_progress = [q for q in PHASES if q > p and self.state(q) in (PhaseState.RUNNING, PhaseState.WAITING)]
             self.freeze_after(p)
             for q in in_progress:
                 if self.spec.on_gate_failure == "Rollback":
                     self.entry(q)["rollback"] = {"state": "Pending"}
-            self.event("Warning", Reason.GATE_FAILED, f"phase {p.value}'s daily gate regressed: {why}; "
-                                                      "later phases frozen")
+            self.event("Warning", Reason.REGRESSED, f"phase {p.value}'s daily gate regressed ({checks}); "
+                                                    "later phases frozen")
 
     def roll_back_above_target(self) -> bool:
         """Lowered ``targetPhase``: roll back the phases above it, newest first. True while busy."""
@@ -169,7 +188,7 @@ class _Decision:
             e = self.entry(p)
             wrote = state in (PhaseState.PASSED, PhaseState.RUNNING, PhaseState.ROLLING_BACK) or \
                 (state is PhaseState.FAILED and e.get("rollback", {}).get("state") != "Done" and
-                 e.get("reason") == Reason.GATE_FAILED.value)
+                 e.get("reason") in (Reason.GATE_FAILED.value, Reason.REGRESSED.value))
             if not wrote:  # waiting, frozen, or a failure already rolled back: nothing of it is visible
                 self.reset(p, PhaseState.PENDING, f"target lowered to {self.spec.target.value}")
                 continue
@@ -328,6 +347,31 @@ class _Decision:
                  "change spec.retryToken to try again")
         self.event("Warning", Reason.INFRA_STALLED, e["message"])
 
+    def steady_state(self) -> None:
+        """The daily CronJob of every passed batch phase (and of a regressed one: its data is still published)."""
+        s, out = self.spec, {}
+        for p in PHASES:
+            e = self.entry(p)
+            regressed = e.get("regressed") and "rollback" not in e  # failed by its daily gate, still published
+            if p.batch is None or not (self.state(p) is PhaseState.PASSED or regressed):
+                continue
+            why = ("spec.paused is true" if s.paused else
+                   f"spec.control.state is {s.ingestion}" if s.ingestion != "running" else
+                   f"{p.switch} is off" if p.switch and not s.flags.effective(p.switch).effective else "")
+            name = schedule_name(s.name, p)
+            args = ("job", "daily", "--phase", p.value, *(("--end", s.backfill_end) if s.backfill_end else ()))
+            self.plan.schedules.append(ScheduleRequest(name, p, s.cron, s.time_zone, bool(why), args))
+            entry: dict[str, Any] = {"cronJob": name, "schedule": f"{s.cron} ({s.time_zone})", "suspended": bool(why)}
+            if why:
+                entry["reason"] = why
+            run = self.observed.daily.get(p)
+            if run is not None:
+                entry["lastRun"] = {"job": run.job, "state": run.state.value, "startedAt": _ts(run.created),
+                                    **({"reason": run.reason} if run.reason else {}),
+                                    **({"gatePassed": run.gate.passed} if run.gate is not None else {})}
+            out[p.value] = entry
+        self.st["steadyState"] = out
+
     # -- the summary -------------------------------------------------------------------------------
 
     def summarize(self) -> None:
@@ -404,6 +448,7 @@ def decide(spec: Spec, status: Mapping[str, Any] | None, observed: Observed, now
     if not d.roll_back_above_target() and not d.gate_failure_rollbacks():
         d.advance()
         d.gate_failure_rollbacks()  # a gate that just failed starts its rollback in the same reconcile
+    d.steady_state()
     d.summarize()
     d.plan.status = d.st
     return d.plan

@@ -21,6 +21,7 @@ from .reconcile import Reconciler
 from .settings import OperatorSettings
 
 WAKE: dict[str, asyncio.Event] = {}  # RolloutBatch uid -> its loop's wake-up (all in kopf's event loop)
+UIDS: dict[tuple[str, str], str] = {}  # (namespace, name) -> uid of the RolloutBatches whose loop runs
 
 
 def _wake(uid: str) -> asyncio.Event:
@@ -57,10 +58,12 @@ async def rolloutbatch_changed(uid: str, **_: Any) -> None:
 
 
 @kopf.on.event("batch", "v1", "jobs", labels={LABEL_RB: kopf.PRESENT})
-async def job_changed(body: kopf.Body, **_: Any) -> None:
-    for ref in body.metadata.get("ownerReferences") or []:
-        if ref.get("kind") == "RolloutBatch":
-            _wake(ref["uid"]).set()
+async def job_changed(body: kopf.Body, namespace: str, labels: kopf.Labels, **_: Any) -> None:
+    """A phase's Job (owned by the RolloutBatch) or a daily one (owned by its CronJob, found by label)."""
+    owners = {ref["uid"] for ref in body.metadata.get("ownerReferences") or [] if ref.get("kind") == "RolloutBatch"}
+    owners.add(UIDS.get((namespace, labels[LABEL_RB]), ""))
+    for uid in owners & WAKE.keys():
+        WAKE[uid].set()
 
 
 @kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0)
@@ -72,6 +75,7 @@ async def reconcile_loop(stopped: kopf.DaemonStopped, name: str, namespace: str,
     reconciler: Reconciler = memo["reconciler"]
     resync = memo["settings"].resync_seconds
     wake = _wake(uid)
+    UIDS[(namespace, name)] = uid
     try:
         while not stopped:
             wake.clear()
@@ -91,6 +95,8 @@ async def reconcile_loop(stopped: kopf.DaemonStopped, name: str, namespace: str,
                 stop.cancel()
     finally:
         WAKE.pop(uid, None)
+        if UIDS.get((namespace, name)) == uid:
+            del UIDS[(namespace, name)]
 
 
 def _api_client() -> client.ApiClient:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -13,6 +14,7 @@ from ..flags import RolloutFlags
 from .vocabulary import JobState, Phase, Step
 
 DEFAULT_BACKFILL_START = "20200102"
+DEFAULT_CRON, DEFAULT_TIME_ZONE = "30 22 * * 1-5", "Asia/Shanghai"
 
 
 @dataclass(frozen=True)
@@ -35,11 +37,15 @@ class Spec:
     purge_data: bool = False
     rollback_schema: bool = False
     infra_retries: int = 2
+    cron: str = DEFAULT_CRON
+    time_zone: str = DEFAULT_TIME_ZONE
+    ingestion: str = "running"  # spec.control.state: running | paused | cancelled
 
     @classmethod
     def from_object(cls, obj: Mapping[str, Any]) -> Spec:
         meta, spec = obj["metadata"], obj.get("spec", {})
-        gates, rollback, jobs, universe = (spec.get(k) or {} for k in ("gates", "rollback", "jobs", "universe"))
+        gates, rollback, jobs, universe, schedule, control = (
+            spec.get(k) or {} for k in ("gates", "rollback", "jobs", "universe", "schedule", "control"))
         return cls(
             name=f"{meta.get('namespace', 'default')}/{meta['name']}", generation=int(meta.get("generation", 0)),
             flags=RolloutFlags(**(spec.get("flags") or {})), target=Phase(spec.get("targetPhase", "A")),
@@ -51,6 +57,8 @@ class Spec:
             stable_trading_days=int(gates.get("stableTradingDays", 3)), thresholds=gates.get("thresholds") or {},
             on_gate_failure=rollback.get("onGateFailure", "Rollback"), purge_data=bool(rollback.get("purgeData")),
             rollback_schema=bool(rollback.get("schema")), infra_retries=int(jobs.get("infraRetries", 2)),
+            cron=schedule.get("cron") or DEFAULT_CRON, time_zone=schedule.get("timeZone") or DEFAULT_TIME_ZONE,
+            ingestion=control.get("state") or "running",
         )
 
 
@@ -79,12 +87,23 @@ class GateResult:
 
 
 @dataclass(frozen=True)
+class DailyRun:
+    """The newest Job of a passed phase's daily CronJob (incremental ingest, then that phase's gate)."""
+
+    job: str
+    state: JobState
+    created: dt.datetime
+    gate: GateResult | None = None  # what its gate stored, once it ran
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class Observed:
     jobs: tuple[ObservedJob, ...] = ()
     gates: Mapping[str, GateResult] = field(default_factory=dict)  # gate Job name -> result
     streaks: Mapping[str, int] = field(default_factory=dict)  # batch -> consecutive clean trading days
     built: frozenset[str] = frozenset({"P0"})  # batches that have datasets in this release
-    regressions: Mapping[Phase, str] = field(default_factory=dict)  # passed phase -> why its daily gate failed
+    daily: Mapping[Phase, DailyRun] = field(default_factory=dict)  # passed phase -> its newest daily run
 
     def job(self, name: str) -> ObservedJob | None:
         return next((j for j in self.jobs if j.name == name), None)
@@ -102,6 +121,18 @@ class JobRequest:
 
 
 @dataclass(frozen=True)
+class ScheduleRequest:
+    """A CronJob that should exist: a passed phase's daily run, suspended (with the reason) or not."""
+
+    name: str
+    phase: Phase
+    cron: str
+    time_zone: str
+    suspend: bool
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Event:
     type: str  # Normal | Warning
     reason: str
@@ -112,6 +143,7 @@ class Event:
 class Plan:
     create: list[JobRequest] = field(default_factory=list)
     delete: list[str] = field(default_factory=list)
+    schedules: list[ScheduleRequest] = field(default_factory=list)  # every CronJob that should exist; no others
     status: dict[str, Any] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     requeue_after: float | None = None  # seconds; None: wait for the next event
@@ -130,6 +162,22 @@ def job_name(rollout: str, phase: Phase, step: Step, attempt: int) -> str:
     if len(base) + len(suffix) > 63:
         digest = hashlib.sha1(base.encode()).hexdigest()[:6]
         base = base[:63 - len(suffix) - 7].rstrip("-") + "-" + digest
+    return base + suffix
+
+
+def schedule_name(rollout: str, phase: Phase) -> str:
+    """The daily CronJob's name; short enough that its Jobs' names (plus 11 characters) stay labels.
+
+    >>> schedule_name("data/p0", Phase.B)
+    'p0-b-daily'
+    >>> len(schedule_name("data/" + "x" * 80, Phase.C)) <= 52
+    True
+    """
+    base = re.sub(r"[^a-z0-9-]", "-", rollout.split("/")[-1].lower()).strip("-") or "rb"
+    suffix = f"-{phase.value.lower()}-daily"
+    if len(base) + len(suffix) > 52:
+        digest = hashlib.sha1(base.encode()).hexdigest()[:6]
+        base = base[:52 - len(suffix) - 7].rstrip("-") + "-" + digest
     return base + suffix
 
 

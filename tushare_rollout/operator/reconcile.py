@@ -1,4 +1,4 @@
-"""The edge: read a RolloutBatch, its Jobs and its gate results; call ``decide()``; apply the plan.
+"""The edge: read a RolloutBatch, its Jobs, CronJobs and gate results; call ``decide()``; apply the plan.
 
 Everything here is I/O; every rule is in :mod:`.decide`. Status is written once per reconcile and
 only when it changed (a replace with the object's resourceVersion: a concurrent writer makes it fail
@@ -23,8 +23,10 @@ from ..db.rollout import gate_results, record_flags, streaks
 from ..ingest.datasets import DATASETS
 from .decide import decide
 from .lease import Lease
-from .manifests import GROUP, LABEL_RB, PLURAL, VERSION, build_job, observe, owned_by
-from .model import GateResult, Observed, Plan, Spec
+from .manifests import (
+    ANNOTATION_HASH, GROUP, LABEL_RB, PLURAL, VERSION, build_cronjob, build_job, newest_daily, observe, owned_by,
+)
+from .model import DailyRun, GateResult, Observed, Plan, Spec
 from .settings import OperatorSettings
 from .vocabulary import Step
 
@@ -60,17 +62,25 @@ class Reconciler:
         except (ValidationError, ValueError) as exc:  # the CRD refuses most of this; say it if it gets through
             return Outcome(None, None, f"spec not understood: {exc}")
         uid = rb["metadata"]["uid"]
-        listed = self.batch.list_namespaced_job(namespace, label_selector=f"{LABEL_RB}={name}").items
-        jobs = [self.api.sanitize_for_serialization(j) for j in listed]
+        selector = f"{LABEL_RB}={name}"
+        jobs = [self.api.sanitize_for_serialization(j)
+                for j in self.batch.list_namespaced_job(namespace, label_selector=selector).items]
+        cronjobs = {c["metadata"]["name"]: c for c in (
+            self.api.sanitize_for_serialization(c)
+            for c in self.batch.list_namespaced_cron_job(namespace, label_selector=selector).items) if owned_by(c, uid)}
         ours = [o for o in (observe(j) for j in jobs if owned_by(j, uid)) if o is not None]
+        daily = newest_daily(jobs, {c["metadata"]["uid"] for c in cronjobs.values()})
+        gate_jobs = [j.name for j in ours if j.step is Step.GATE] + [j.name for j, _ in daily.values()]
         try:
-            gates, streak, flags_new = self._from_database(spec, rb, [j.name for j in ours if j.step is Step.GATE])
+            gates, streak, flags_new = self._from_database(spec, rb, gate_jobs)
         except DBAPIError as exc:
             log.warning("rolloutbatch=%s: cannot read gate results: %s; retrying", spec.name, first_line(exc))
             return Outcome(None, 15.0, "database unavailable")
-        observed = Observed(tuple(ours), gates, streak, BUILT)
+        runs = {p: DailyRun(j.name, j.state, at, gates.get(j.name), j.reason) for p, (j, at) in daily.items()}
+        observed = Observed(tuple(ours), gates, streak, BUILT, runs)
         plan = decide(spec, rb.get("status"), observed, self.now())
         self._apply(rb, plan, jobs, uid)
+        self._schedule(rb, plan, cronjobs)
         if flags_new:
             self._event(rb, "Normal", "FlagsRecorded", f"flags updatedAt={spec.flags.updatedAt} recorded in the audit")
         log.info("reconciled rolloutbatch=%s phase=%s state=%s created=%s deleted=%s", spec.name,
@@ -122,6 +132,41 @@ class Reconciler:
                                                                    rb["metadata"]["name"], body)
             except ApiException as exc:
                 if exc.status != 409:  # a conflict: the next reconcile reads the fresh object
+                    raise
+
+    def _schedule(self, rb: dict, plan: Plan, cronjobs: dict[str, dict]) -> None:
+        """Make the owned CronJobs exactly ``plan.schedules``: create, replace what changed, delete the rest."""
+        namespace = rb["metadata"]["namespace"]
+        for request in plan.schedules:
+            manifest = build_cronjob(rb, request, image=self.settings.image,
+                                     service_account=self.settings.jobs_service_account,
+                                     tushare_api_url=self.settings.tushare_api_url)
+            have = cronjobs.get(request.name)
+            if have is None:
+                try:
+                    self.batch.create_namespaced_cron_job(namespace, manifest)
+                except ApiException as exc:
+                    if exc.status != 409:
+                        raise
+                    other = self.api.sanitize_for_serialization(
+                        self.batch.read_namespaced_cron_job(request.name, namespace))
+                    if not owned_by(other, rb["metadata"]["uid"]):
+                        self._event(rb, "Warning", "CronJobNameTaken",
+                                    f"a CronJob named {request.name} exists and is not this RolloutBatch's; "
+                                    "delete or rename it")
+            elif (have["metadata"].get("annotations") or {}).get(ANNOTATION_HASH) != \
+                    manifest["metadata"]["annotations"][ANNOTATION_HASH]:
+                manifest["metadata"]["resourceVersion"] = have["metadata"]["resourceVersion"]
+                try:
+                    self.batch.replace_namespaced_cron_job(request.name, namespace, manifest)
+                except ApiException as exc:
+                    if exc.status != 409:  # changed meanwhile: the next reconcile compares again
+                        raise
+        for name in cronjobs.keys() - {r.name for r in plan.schedules}:
+            try:
+                self.batch.delete_namespaced_cron_job(name, namespace, propagation_policy="Background")
+            except ApiException as exc:
+                if exc.status != 404:
                     raise
 
     def _event(self, rb: dict, type_: str, reason: str, message: str) -> None:

@@ -60,6 +60,7 @@ class Step(enum.StrEnum):
     GATE = "gate"
     PUBLISH = "publish"
     ROLLBACK = "rollback"
+    DAILY = "daily"  # a passed phase's steady-state run (its CronJob's Jobs), not a step of the rollout
 
 
 STEPS: dict[Phase, tuple[Step, ...]] = {
@@ -102,6 +103,7 @@ class Reason(enum.StrEnum):
     ROLLING_BACK = "RollingBack"
     ROLLED_BACK = "RolledBack"
     RETRYING = "RetryRequested"
+    REGRESSED = "DailyGateRegressed"
 
 
 # Job failure reasons (the Job's Failed condition) that say the infrastructure failed, not the work
