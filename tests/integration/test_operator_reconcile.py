@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from kubernetes import config
+from prometheus_client import REGISTRY
 
 from tushare_rollout.devcluster import DevCluster
 from tushare_rollout.operator.reconcile import Reconciler
@@ -94,3 +95,26 @@ def test_p2_subflags_without_p2_are_shown_not_effective_with_the_reason(devclust
     shown = devcluster.kubectl("-n", namespace, "get", "rb/p0", "-o",
                                "jsonpath={.status.effectiveFlags[?(@.flag=='p2RealtimeIndexV1')].reason}").stdout
     assert "p2Enabled" in shown
+
+
+def test_each_reconcile_is_counted_and_the_conditions_are_published(devcluster: DevCluster, namespace: str,
+                                                                    reconciler: Reconciler) -> None:
+    def sample(metric: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(metric, labels) or 0.0
+
+    before = sample("tushare_rollout_reconciles_total", outcome="decided")
+    created = sample("tushare_rollout_jobs_created_total", step="migrate")
+    apply_example(devcluster, namespace)
+    reconciler.reconcile(namespace, "p0")
+    assert sample("tushare_rollout_reconciles_total", outcome="decided") == before + 1
+    assert sample("tushare_rollout_jobs_created_total", step="migrate") == created + 1
+    condition = {"namespace": namespace, "name": "p0", "type": "Stalled"}
+    assert REGISTRY.get_sample_value("tushare_rollout_rolloutbatch_condition", condition) == 0.0
+    devcluster.kubectl("-n", namespace, "delete", "rb/p0", "--wait=false")
+    devcluster.kubectl("-n", namespace, "patch", "rb/p0", "--type=merge", "-p", '{"metadata":{"finalizers":null}}',
+                       check=False)
+    devcluster.kubectl("-n", namespace, "wait", "rb/p0", "--for=delete", "--timeout=30s")
+    gone = sample("tushare_rollout_reconciles_total", outcome="gone")
+    reconciler.reconcile(namespace, "p0")
+    assert sample("tushare_rollout_reconciles_total", outcome="gone") == gone + 1
+    assert REGISTRY.get_sample_value("tushare_rollout_rolloutbatch_condition", condition) is None

@@ -15,6 +15,7 @@ import kopf
 from kubernetes import client, config
 
 from ..db.engine import make_engine
+from . import metrics
 from .lease import Lease
 from .manifests import GROUP, LABEL_RB, PLURAL, VERSION
 from .reconcile import Reconciler
@@ -32,7 +33,12 @@ def _wake(uid: str) -> asyncio.Event:
 def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     operator: OperatorSettings = memo["settings"]
     settings.posting.level = logging.WARNING  # Events are posted by the reconciler, one per decision
+    # kopf puts this finalizer on every RolloutBatch (a @kopf.daemon always needs one) and removes it once the
+    # object's loop has stopped; with no operator running, a delete waits for it (docs/05-pitfalls.md)
     settings.persistence.finalizer = "tushare-rollout.io/operator"
+    # on a delete, let a reconcile in flight finish and the loop exit by itself instead of being cancelled
+    # mid-reconcile (kopf's default waits 10 zero-time cycles, then cancels; the worker thread would run on)
+    settings.background.instant_exit_timeout = 5.0
     settings.watching.server_timeout = 300
     api = _api_client()
     engine = make_engine(operator.database_url.get_secret_value()) if operator.database_url else None
@@ -111,6 +117,8 @@ def _api_client() -> client.ApiClient:
 def run(settings: OperatorSettings) -> None:
     """Run the operator in the foreground (``tushare-rollout operator``) until SIGTERM or Ctrl-C."""
     memo = kopf.Memo(settings=settings)
+    if settings.metrics_port:
+        metrics.serve(settings.metrics_port)
     liveness = f"http://0.0.0.0:{settings.liveness_port}/healthz" if settings.liveness_port else None
     # one acting replica is ensured by a Lease (see lease.py), not by kopf's peering: standalone
     kopf.run(standalone=True, clusterwide=not settings.namespaces, namespaces=settings.namespaces, memo=memo,

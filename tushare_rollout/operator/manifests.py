@@ -132,14 +132,17 @@ def _job_spec(rb: Mapping[str, Any], labels: Mapping[str, str], args: tuple[str,
             "metadata": {"labels": dict(labels)},
             "spec": {
                 "restartPolicy": "Never",
-                "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001,
+                                    "seccompProfile": {"type": "RuntimeDefault"}},
                 "containers": [{
                     "name": CONTAINER, "image": image, "command": ["tushare-rollout"], "args": list(args),
                     "env": env, "resources": jobs.get("resources") or {},
                     "terminationMessagePolicy": "FallbackToLogsOnError",
                     "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                         "capabilities": {"drop": ["ALL"]}},
+                    "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # the only writable path
                 }],
+                "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
             },
         },
     }

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from ..db.engine import first_line
 from ..db.rollout import gate_results, record_flags, streaks
 from ..ingest.datasets import DATASETS
+from . import metrics
 from .decide import decide
 from .lease import Lease
 from .manifests import (
@@ -49,6 +50,15 @@ class Reconciler:
         self.custom, self.batch, self.core = client.CustomObjectsApi(api), client.BatchV1Api(api), client.CoreV1Api(api)
 
     def reconcile(self, namespace: str, name: str) -> Outcome:
+        with metrics.RECONCILE_SECONDS.time():
+            outcome = self._reconcile(namespace, name)
+        if outcome.plan is None:
+            metrics.skipped(outcome.note.split(":")[0] or "none")
+            if outcome.note == "gone":
+                metrics.forget(namespace, name)
+        return outcome
+
+    def _reconcile(self, namespace: str, name: str) -> Outcome:
         if self.lease is not None and not self.lease.held():  # another replica acts: stand by
             return Outcome(None, self.lease.duration / 3, "standby")
         try:
@@ -81,6 +91,7 @@ class Reconciler:
         plan = decide(spec, rb.get("status"), observed, self.now())
         self._apply(rb, plan, jobs, uid)
         self._schedule(rb, plan, cronjobs)
+        metrics.observed(spec.name, plan)
         if flags_new:
             self._event(rb, "Normal", "FlagsRecorded", f"flags updatedAt={spec.flags.updatedAt} recorded in the audit")
         log.info("reconciled rolloutbatch=%s phase=%s state=%s created=%s deleted=%s", spec.name,

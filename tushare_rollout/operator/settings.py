@@ -20,3 +20,4 @@ class OperatorSettings(SettingsBase):
                                                           "namespace, else POD_NAMESPACE, else default)")
     lease_seconds: float = Field(15.0, ge=3, le=300, description="how long a silent holder keeps the Lease")
     liveness_port: int = Field(8080, ge=0, le=65535, description="/healthz for the liveness probe; 0: off")
+    metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus /metrics; 0: off")
