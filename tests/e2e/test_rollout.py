@@ -1,5 +1,5 @@
 """The whole rollout: the real kube-apiserver, real PostgreSQL, the local Tushare server, the operator
-running as its own process, and the local Job runner standing in for kubelet.
+running as its own process, and the local Job runner standing in for kubelet (see conftest.py).
 
 Each test applies a RolloutBatch, watches it through `kubectl`, and asserts what was stored: the Jobs,
 the status, the rows in PostgreSQL.
@@ -8,140 +8,9 @@ the status, the rows in PostgreSQL.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-import yaml
-from sqlalchemy import Engine, text
-
-from tushare_rollout.db import migrate
-from tushare_rollout.db.engine import make_engine
-from tushare_rollout.devcluster import DevCluster
-from tushare_rollout.devcluster.jobrunner import LocalJobRunner
-from tushare_rollout.tushare.server.app import LocalTushareServer
-
-from helpers import FAST_CLIENT
-
-ROOT = Path(__file__).parents[2]
-EXAMPLE = yaml.safe_load((ROOT / "docs" / "examples" / "rolloutbatch.yaml").read_text())
-WINDOW = {"backfillStart": "20240102", "backfillEnd": "20240131"}
-WAIT = "300s"
-
-
-@pytest.fixture(scope="module")
-def tushare() -> Iterator[LocalTushareServer]:
-    with LocalTushareServer(seed=7).start() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def crd(devcluster: DevCluster) -> None:
-    devcluster.kubectl("apply", "-f", str(ROOT / "crds" / "rolloutbatch.yaml"))
-    devcluster.kubectl("wait", "--for=condition=Established", "crd/rolloutbatches.tushare-rollout.io",
-                       "--timeout=60s")
-
-
-@dataclass
-class Stack:
-    cluster: DevCluster
-    namespace: str
-    url: str
-    engine: Engine
-    operator: subprocess.Popen
-    operator_env: dict[str, str]
-    log: Path
-
-    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return self.cluster.kubectl("-n", self.namespace, *args, input=input, check=check)
-
-    def apply(self, name: str, **spec: object) -> None:
-        body = json.loads(json.dumps(EXAMPLE))
-        body["metadata"] = {"name": name}
-        body["spec"]["universe"] = {**body["spec"]["universe"], **WINDOW}
-        for key, value in spec.items():
-            body["spec"][key] = {**body["spec"].get(key, {}), **value} if isinstance(value, dict) else value
-        self.kubectl("apply", "-f", "-", input=json.dumps(body))
-
-    def patch(self, name: str, spec: dict) -> None:
-        self.kubectl("patch", f"rb/{name}", "--type", "merge", "-p", json.dumps({"spec": spec}))
-
-    def get(self, name: str) -> dict:
-        return json.loads(self.kubectl("get", f"rb/{name}", "-o", "json").stdout)
-
-    def wait(self, name: str, condition: str, value: str = "true") -> None:
-        done = self.kubectl("wait", f"rb/{name}", f"--for=condition={condition}={value}", f"--timeout={WAIT}",
-                            check=False)
-        assert done.returncode == 0, (done.stderr, json.dumps(self.get(name).get("status"), indent=1)[-3000:],
-                                      self.log.read_text()[-3000:])
-
-    def jobs(self, name: str) -> list[str]:
-        out = self.kubectl("get", "jobs", "-l", f"tushare-rollout.io/rolloutbatch={name}", "-o",
-                           "jsonpath={.items[*].metadata.name}").stdout.split()
-        return sorted(out)
-
-    def sql(self, statement: str) -> list:
-        with self.engine.begin() as conn:
-            result = conn.execute(text(statement))
-            return result.all() if result.returns_rows else []
-
-    def restart_operator(self) -> None:
-        self.operator.send_signal(signal.SIGKILL)
-        self.operator.wait(timeout=30)
-        self.operator = start_operator(self.operator_env, self.log)
-
-    def reconciles(self, log: Path) -> int:
-        return sum("reconciled rolloutbatch=" in line for line in log.read_text().splitlines())
-
-
-def start_operator(env: dict[str, str], log: Path) -> subprocess.Popen:
-    with log.open("a") as out:  # the child keeps its own descriptor
-        return subprocess.Popen([sys.executable, "-m", "tushare_rollout", "operator"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-
-
-@pytest.fixture
-def stack(devcluster: DevCluster, crd: None, tushare: LocalTushareServer, tmp_path: Path) -> Iterator[Stack]:
-    namespace = f"e2e-{uuid.uuid4().hex[:8]}"
-    db = f"e2e_{uuid.uuid4().hex[:8]}"
-    url = devcluster.postgres.create_database(db).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    migrate.upgrade(engine)  # so a test can seed data before phase A's migrate Job (which is idempotent)
-    devcluster.kubectl("create", "namespace", namespace)
-    secrets = [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": n}, "stringData": data}
-               for n, data in (("tushare-rollout-db", {"url": url}), ("tushare-rollout-token", {"token": "demo:all"}))]
-    # through stdin: a secret on a command line shows in the process list and in a failed command's message
-    devcluster.kubectl("-n", namespace, "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
-                                                                              "items": secrets}))
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("TSR_", "DATABASE_URL", "TUSHARE_"))}
-    env = {**base, **devcluster.env(), "DATABASE_URL": url, "TSR_IMAGE": "tushare-rollout:local",
-           "TSR_TUSHARE_API_URL": tushare.url, "TSR_NAMESPACES": json.dumps([namespace]), "TSR_LIVENESS_PORT": "0",
-           "TSR_RESYNC_SECONDS": "5"}
-    log = tmp_path / "operator.log"
-    operator = start_operator(env, log)
-    runner = LocalJobRunner(devcluster.env()["KUBECONFIG"], namespaces={namespace},
-                            env={**FAST_CLIENT, "TSR_TERMINATION_LOG": os.devnull})
-    runner.start()
-    s = Stack(devcluster, namespace, url, engine, operator, env, log)
-    try:
-        yield s
-    finally:
-        s.operator.send_signal(signal.SIGTERM)
-        try:
-            s.operator.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            s.operator.kill()
-        runner.stop()
-        devcluster.kubectl("delete", "namespace", namespace, "--wait=false")
-        engine.dispose()
-        devcluster.postgres.drop_database(db)
-
+from bed import WAIT, WINDOW, Stack, start_operator, stop
 
 def test_a_rolloutbatch_to_b_runs_a_then_b_and_is_ready(stack: Stack) -> None:
     stack.apply("p0", targetPhase="B")
@@ -231,11 +100,7 @@ def test_two_operator_replicas_never_both_act(stack: Stack, tmp_path: Path) -> N
         lease = json.loads(stack.kubectl("get", "lease/tushare-rollout-operator", "-o", "json").stdout)["spec"]
         assert lease["holderIdentity"] and lease["leaseDurationSeconds"] == 15  # the one in charge holds it
     finally:
-        second.send_signal(signal.SIGTERM)
-        try:
-            second.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            second.kill()
+        stop(second)
 
 
 def test_a_passed_phase_runs_daily_and_a_regressed_daily_gate_stalls_the_rollout(stack: Stack) -> None:

@@ -56,6 +56,19 @@ def test_the_example_applies_with_defaults_and_printer_columns(crd: DevCluster, 
         "rolloutbatch.tushare-rollout.io/p0"
 
 
+@pytest.mark.parametrize("example", sorted((ROOT / "docs" / "examples").glob("rolloutbatch-phase-*.yaml")),
+                         ids=lambda p: p.stem)
+def test_every_phase_example_applies_and_asks_for_its_phase(crd: DevCluster, namespace: str, example: Path) -> None:
+    done = crd.kubectl("apply", "-n", namespace, "-f", str(example), check=False)
+    assert done.returncode == 0, done.stderr
+    body = yaml.safe_load(example.read_text())
+    stored = json.loads(crd.kubectl("get", "-n", namespace, f"rb/{body['metadata']['name']}", "-o", "json").stdout)
+    phase = example.stem.rsplit("-", 1)[1].upper()
+    assert stored["spec"]["targetPhase"] == phase and stored["spec"]["flags"] == body["spec"]["flags"]
+    assert stored["spec"]["flags"]["p1Enabled"] is (phase in "CDE")
+    assert stored["spec"]["flags"]["p2Enabled"] is (phase in "DE")
+
+
 BAD = [
     ("unknown-phase", rb("x", targetPhase="F"), 'spec.targetPhase: Unsupported value: "F"'),
     ("unknown-flag", rb("x", flags={"p9Enabled": True}), 'unknown field "spec.flags.p9Enabled"'),
