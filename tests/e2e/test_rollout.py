@@ -59,7 +59,7 @@ def test_a_failing_gate_freezes_rolls_back_and_a_retry_token_reruns_the_phase(st
     status = stack.get("p0")["status"]
     assert status["phases"]["B"]["attempt"] == 2 and status["acknowledgedRetryToken"] == "fixed-saturday-bar"
     assert {"p0-b-ingest-2", "p0-b-gate-2", "p0-b-publish-2"} <= set(stack.jobs("p0"))
-    assert status["phases"]["C"]["state"] == "Waiting" and "needs batch P1" in status["phases"]["C"]["message"]
+    assert status["phases"]["C"]["state"] == "Waiting" and "p1Enabled is off" in status["phases"]["C"]["message"]
 
 
 def test_lowering_the_target_rolls_b_back_and_raising_it_runs_b_again(stack: Stack) -> None:

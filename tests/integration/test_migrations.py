@@ -60,8 +60,10 @@ def test_every_read_module_has_a_switch_and_every_data_table_a_view(engine: Engi
     assert switches == {m.value: False for m in ReadModule}  # everything off until rolled out
     control = {"ingest_runs", "ingest_checkpoints"}
     data_tables = {t.name for t in metadata.sorted_tables if "run_id" in t.c and t.name not in control}
-    # every data table is behind a switch, except the calendar: reference data every batch reads
-    assert views == {f"v_{t}" for t in data_tables if t != "trade_calendar"}
+    # every data table is behind a switch, except the calendar: reference data every batch reads;
+    # plus the macro reads derived from macro_observation (behind the macro switch too)
+    derived = {"v_macro_first_release", "v_macro_latest"}
+    assert views == {f"v_{t}" for t in data_tables if t != "trade_calendar"} | derived
 
 
 def test_models_are_complete(engine: Engine) -> None:
@@ -87,6 +89,8 @@ def _fill(conn: Connection) -> None:
         "INSERT INTO macro_observation (series_id, period_end, vintage, period, value, available_at, available_date,"
         " available_source, first_seen_at, run_id) VALUES ('cn_cpi.nt_yoy', '2023-12-31', 1, '202312', -0.3,"
         " '2024-01-12 01:30+00', '2024-01-12', 'official_calendar', now(), :run)",
+        "INSERT INTO macro_release (api_name, period, release_at, source, run_id) VALUES ('cn_cpi', '202312',"
+        " '2024-01-12 09:30+08', 'cn_schedule', :run)",
         "SELECT tsr_ensure_minute_partitions('2024-01-01', '2024-01-01')",
         "INSERT INTO minute_bar (asset_class, code, freq, trade_time, close, run_id) VALUES ('stock', '600000.SH', '1min', :t, 7.3, :run)",
         "INSERT INTO ingest_checkpoints (dataset, partition_key, run_id, rows) VALUES ('daily', '20240102', :run, 1)",
@@ -116,4 +120,4 @@ def test_upgrade_downgrade_upgrade_with_rows_leaves_the_same_schema(migrated_url
     again["partitions"] = [p for p in again["partitions"] if "2024" not in p[1]]
     for kind in CATALOG:
         assert again[kind] == first[kind], kind
-    assert len(first["views"]) == 16 and len(first["functions"]) == 2
+    assert len(first["views"]) == 19 and len(first["functions"]) == 4

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from tushare_rollout.db import metadata
-from tushare_rollout.ingest.datasets import DATASETS, FIRST, Plan
+from tushare_rollout.ingest.datasets import DATASETS, FIRST, Plan, Writer
 from tushare_rollout.ingest.windows import Partition, lookback, plan, shard
 from tushare_rollout.tushare.catalog import APIS
 
@@ -17,15 +17,23 @@ P0_DATASETS = {"trade_cal", "stock_basic", "daily", "adj_factor", "suspend_d", "
                "sge_daily"}
 
 
-def test_p0_has_every_dataset_the_roadmap_names() -> None:
-    assert set(DATASETS) == P0_DATASETS
+# P1: FX on a whitelist, the China/US macro series, and the release calendar that dates them
+P1_DATASETS = {"fx_obasic", "fx_daily", "cn_schedule", "cn_cpi", "cn_ppi", "cn_m", "cn_pmi", "cn_gdp", "shibor",
+               "us_tycr", "us_trycr", "us_tbr", "us_tltr"}
+
+
+def test_p0_and_p1_have_every_dataset_the_roadmap_names() -> None:
+    assert {n for n, d in DATASETS.items() if d.batch.value == "P0"} == P0_DATASETS
+    assert {n for n, d in DATASETS.items() if d.batch.value == "P1"} == P1_DATASETS
     assert set(FIRST) <= set(DATASETS)
 
 
-@pytest.mark.parametrize("name", sorted(P0_DATASETS))
+@pytest.mark.parametrize("name", sorted(P0_DATASETS | P1_DATASETS))
 def test_every_dataset_reads_real_fields_and_writes_real_columns_with_the_whole_key(name: str) -> None:
     dataset = DATASETS[name]
     assert set(dataset.fields.split(",")) <= set(APIS[dataset.api].field_names)
+    if dataset.writer is not Writer.UPSERT:  # vintages and the release calendar: mapped by ingest/vintages.py
+        return
     for target in dataset.targets:
         table = metadata.tables[target.table]
         assert set(target.columns) <= set(table.c.keys())
@@ -42,12 +50,16 @@ def test_every_dataset_reads_real_fields_and_writes_real_columns_with_the_whole_
                        "pre_close": 1, "change1": 1, "vol": 30.0, "amount": 100.0, "settle": 2, "pre_settle": 1,
                        "change2": 1, "oi": 5.0, "oi_chg": 1.0, "delv_settle": None},
          {"asset_class": "future", "volume": 30.0, "amount": 1_000_000.0, "pct_chg": None}),
+        ("fx_daily", {"ts_code": "USDCNH.FXCM", "trade_date": "20240102", "bid_open": 7.0, "bid_high": 7.25,
+                      "bid_low": 6.75, "bid_close": 7.125, "ask_open": 7.5, "ask_high": 7.75, "ask_low": 7.25,
+                      "ask_close": 7.375, "tick_qty": 1000, "exchange": "FXCM"},
+         {"asset_class": "fx", "open": 7.25, "high": 7.5, "low": 7.0, "close": 7.25, "volume": None}),
         ("sge_daily", {"ts_code": "Au(T+D)", "trade_date": "20240102", "open": 1, "high": 2, "low": 1, "close": 2,
                        "change": 1, "pct_change": 100.0, "vol": 1500.0, "amount": 7.0e8, "price_avg": 1.5, "oi": 1.0,
                        "settle_vol": 2.0, "settle_dire": "多支付空"},
          {"asset_class": "sge", "code": "Au(T+D)", "volume": 1500.0, "amount": 7.0e8, "pct_chg": 100.0}),
     ],
-    ids=["stock-lots-and-thousands", "futures-ten-thousands", "sge-kg-and-yuan"],
+    ids=["stock-lots-and-thousands", "futures-ten-thousands", "fx-mid-of-bid-and-ask", "sge-kg-and-yuan"],
 )
 def test_units_are_normalised_in_the_unified_bar(dataset: str, api_row: dict, expected: dict) -> None:
     target = DATASETS[dataset].targets[0]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import AssetClass, Base, Lineage, one_of
 
 AVAILABLE_SOURCES = ["official_calendar", "vendor_field", "lag_rule", "first_seen"]
+RELEASE_SOURCES = ["cn_schedule", "eco_cal"]
 
 
 # --- P0 ------------------------------------------------------------------------------
@@ -198,6 +199,24 @@ class MacroObservation(Lineage, Base):
     available_date: Mapped[dt.date] = mapped_column(Date, nullable=False, comment="Beijing date of available_at")
     available_source: Mapped[str] = mapped_column(String(20), nullable=False)
     first_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class MacroRelease(Lineage, Base):
+    """The official release calendar of the macro APIs: when period ``period`` of ``api_name`` is published.
+
+    Stored from ``cn_schedule`` (the planned Beijing day; the time is the API's release slot) or
+    ``eco_cal`` (day and time). It is the first source of ``macro_observation.available_at``
+    (``available_source = 'official_calendar'``).
+    """
+
+    __tablename__ = "macro_release"
+    __table_args__ = (one_of("source", RELEASE_SOURCES), Index(None, "release_at"))
+
+    api_name: Mapped[str] = mapped_column(String(32), primary_key=True, comment="the data API, e.g. cn_cpi")
+    period: Mapped[str] = mapped_column(String(10), primary_key=True,
+                                        comment="as the data API labels it: YYYYMM, YYYYQn, YYYYMMDD")
+    release_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    source: Mapped[str] = mapped_column(String(12), nullable=False, comment="cn_schedule or eco_cal")
 
 
 # --- P2 --------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, text
 
 from ..db import metadata
-from ..ingest.datasets import Dataset, Plan
+from ..ingest.datasets import GMT_WEEKDAYS, Dataset, Plan
 from ..status import matrix
 from ..status.matrix import Cell
 
@@ -75,6 +75,12 @@ class Context:
 
     def due_day(self, dataset: Dataset) -> dt.date | None:
         """The newest open day whose data is due at ``as_of`` (its deadline has passed)."""
+        if dataset.name not in self._due and dataset.calendar == GMT_WEEKDAYS:
+            # FX day D (a GMT day) is published D+1 08:00 Beijing, i.e. once D has ended in GMT
+            newest = self.as_of.astimezone(dt.timezone.utc).date() - dt.timedelta(days=1)
+            while newest.weekday() >= 5:
+                newest -= dt.timedelta(days=1)
+            self._due[dataset.name] = newest
         if dataset.name not in self._due:
             local = self.as_of.astimezone(BEIJING)
             newest = local.date() if local.time() >= dataset.deadline else local.date() - dt.timedelta(days=1)

@@ -86,6 +86,15 @@ class Plan(enum.StrEnum):
     CODE = "code"  # one call per configured code over the window (the API demands a code)
     EXCHANGE = "exchange"  # one call per exchange over the window
     SNAPSHOT = "snapshot"  # a list API: one call per variant (e.g. list status), refreshed every run
+    PERIOD = "period"  # a macro API: its own period range over the window, refetched every run (revisions)
+
+
+class Writer(enum.StrEnum):
+    """How a partition's rows are stored."""
+
+    UPSERT = "upsert"  # idempotent upsert into every target (the default)
+    VINTAGE = "vintage"  # macro: a changed value for a stored period is a new vintage (ingest/vintages.py)
+    RELEASE = "release"  # the official release calendar (cn_schedule) that decides macro available_at
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,10 @@ class Dataset:
     # the vendor's publication time plus the daily run's margin
     deadline: dt.time = dt.time(18, 0)
     may_be_empty: bool = False  # TRADE_DATE: an empty answer is data (no suspensions today), not "not yet"
+    codes: str = "index"  # CODE: the followed list the codes come from (settings: index_codes | fx_whitelist)
+    period: str = ""  # PERIOD: the API's period unit, m (YYYYMM), q (YYYYQn), date (YYYYMMDD); each_m: one per month
+    writer: Writer = Writer.UPSERT
+    country: str = ""  # macro: CN or US
 
     @property
     def fields(self) -> str:
@@ -241,8 +254,73 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
             )),
 ]}
 
+P1 = dict(batch=Batch.P1, flag="p1Enabled")
+GMT_WEEKDAYS = "GMT weekdays"  # FX trade dates: GMT days, Monday to Friday, no holidays
+
+
+def _mid(bid: str, ask: str) -> Col:
+    """The unified FX bar holds the mid of bid and ask (``None`` when either is missing)."""
+    return Col((bid, ask), lambda r: None if r[bid] is None or r[ask] is None else (r[bid] + r[ask]) / 2)
+
+
+def _macro(api: str, unit: str, period_field: str, fields: tuple[str, ...], country: str) -> Dataset:
+    """A macro API stored as vintages: each value field is a series ``<api>.<field>``."""
+    return Dataset(api, api, plan=Plan.PERIOD, period=unit, writer=Writer.VINTAGE, asset_class="macro",
+                   country=country, **P1,
+                   targets=(Target("macro_observation", {"period": src(period_field),
+                                                         **{f: src(f) for f in fields}}),))
+
+
+P1_DATASETS = [
+    Dataset("fx_obasic", "fx_obasic", plan=Plan.SNAPSHOT, asset_class="fx", codes="fx", **P1,
+            variants=(("exchange", "FXCM"),),  # asked per whitelisted pair: nothing else is fetched
+            targets=(Target("instrument", {
+                "asset_class": const("fx"), "code": src("ts_code"), "name": src("name"), "exchange": src("exchange"),
+                "attrs": attrs("classify", "min_unit", "max_unit", "pip", "pip_cost", "traget_spread",
+                               "min_stop_distance", "trading_hours", "break_time"),
+            }),)),
+    Dataset("fx_daily", "fx_daily", plan=Plan.CODE, codes="fx", asset_class="fx", calendar=GMT_WEEKDAYS, **P1,
+            targets=(
+                Target("daily_bar", {
+                    "asset_class": const("fx"), "code": src("ts_code"), "trade_date": day("trade_date"),
+                    "open": _mid("bid_open", "ask_open"), "high": _mid("bid_high", "ask_high"),
+                    "low": _mid("bid_low", "ask_low"), "close": _mid("bid_close", "ask_close"),
+                    "pre_close": const(None), "change": const(None), "pct_chg": const(None),
+                    "volume": const(None), "amount": const(None),
+                }),
+                Target("fx_daily_quote", {
+                    "code": src("ts_code"), "trade_date": day("trade_date"),
+                    **{c: src(c) for c in ("bid_open", "bid_high", "bid_low", "bid_close", "ask_open", "ask_high",
+                                           "ask_low", "ask_close", "tick_qty", "exchange")},
+                }),
+            )),
+    Dataset("cn_schedule", "cn_schedule", plan=Plan.PERIOD, period="each_m", writer=Writer.RELEASE,
+            asset_class="macro", **P1,
+            targets=(Target("macro_release", {c: src(c) for c in ("month", "publish_date", "title", "data_api")}),)),
+    _macro("cn_cpi", "m", "month", ("nt_val", "nt_yoy", "nt_mom", "nt_accu", "town_val", "town_yoy",
+                                             "town_mom", "town_accu", "cnt_val", "cnt_yoy", "cnt_mom", "cnt_accu"),
+           "CN"),
+    _macro("cn_ppi", "m", "month", ("ppi_yoy", "ppi_mp_yoy", "ppi_cg_yoy", "ppi_mom", "ppi_mp_mom",
+                                             "ppi_cg_mom", "ppi_accu", "ppi_mp_accu", "ppi_cg_accu"), "CN"),
+    _macro("cn_m", "m", "month", ("m0", "m0_yoy", "m0_mom", "m1", "m1_yoy", "m1_mom", "m2", "m2_yoy",
+                                           "m2_mom"), "CN"),
+    _macro("cn_pmi", "m", "month", ("pmi010000", "pmi010100", "pmi010200", "pmi010300", "pmi010400",
+                                             "pmi010500", "pmi010600", "pmi010700", "pmi020100"), "CN"),
+    _macro("cn_gdp", "q", "quarter", ("gdp", "gdp_yoy", "pi", "pi_yoy", "si", "si_yoy", "ti", "ti_yoy"),
+           "CN"),
+    _macro("shibor", "date", "date", ("on", "1w", "2w", "1m", "3m", "6m", "9m", "1y"), "CN"),
+    _macro("us_tycr", "date", "date", ("m1", "m2", "m3", "m4", "m6", "y1", "y2", "y3", "y5", "y7", "y10",
+                                               "y20", "y30"), "US"),
+    _macro("us_trycr", "date", "date", ("y5", "y7", "y10", "y20", "y30"), "US"),
+    _macro("us_tbr", "date", "date", ("w4_bd", "w4_ce", "w8_bd", "w8_ce", "w13_bd", "w13_ce", "w17_bd",
+                                              "w17_ce", "w26_bd", "w26_ce", "w52_bd", "w52_ce"), "US"),
+    _macro("us_tltr", "date", "date", ("ltc", "cmt", "e_factor"), "US"),
+]
+DATASETS.update({d.name: d for d in P1_DATASETS})
+
 # what must be stored before the rest can be planned: calendars and instruments
-FIRST = ("trade_cal", "stock_basic", "fund_basic", "index_basic", "fut_basic", "sge_basic")
+FIRST = ("trade_cal", "stock_basic", "fund_basic", "index_basic", "fut_basic", "sge_basic", "fx_obasic",
+         "cn_schedule")
 
 
 def for_batch(batch: Batch) -> list[Dataset]:

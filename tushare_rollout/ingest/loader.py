@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, text
@@ -16,7 +17,8 @@ from sqlalchemy import Connection, Engine, text
 from ..db import metadata
 from ..db.upsert import upsert
 from ..tushare.client import TushareClient
-from .datasets import Dataset, Plan
+from . import vintages
+from .datasets import Dataset, Plan, Writer
 from .windows import Partition
 
 log = logging.getLogger(__name__)
@@ -69,10 +71,16 @@ def incomplete(conn: Connection, dataset: Dataset, partitions: list[Partition]) 
     return out
 
 
-def record_targets(conn: Connection, datasets: list[Dataset], start: dt.date, codes: list[str]) -> None:
-    """What should exist from now on: each dataset over the market, or over each followed code."""
+def record_targets(conn: Connection, datasets: list[Dataset], start: dt.date, codes: Mapping[str, list[str]]) -> None:
+    """What should exist from now on: each dataset over the market, or over each followed code
+    (``codes``: the followed lists by name, ``index`` and ``fx``); a code no longer followed is disabled."""
     rows = [{"d": d.name, "scope": c, "batch": d.batch.value, "ac": d.asset_class, "start": start}
-            for d in datasets for c in (codes if d.plan is Plan.CODE else ["market"])]
+            for d in datasets for c in (codes.get(d.codes, []) if d.plan is Plan.CODE else ["market"])]
+    for d in datasets:
+        if d.plan is Plan.CODE:
+            conn.execute(text(
+                "UPDATE ingest_targets SET enabled = false, updated_at = now() WHERE dataset = :d AND enabled"
+                " AND NOT (scope = ANY(:codes))"), {"d": d.name, "codes": codes.get(d.codes, [])})
     conn.execute(text(
         "INSERT INTO ingest_targets (dataset, scope, batch, asset_class, start_date, enabled)"
         " VALUES (:d, :scope, :batch, :ac, :start, true) ON CONFLICT (dataset, scope) DO UPDATE SET"
@@ -103,9 +111,10 @@ def _client_counters(client: TushareClient) -> dict[str, int]:
 
 
 def load_partition(engine: Engine, client: TushareClient, dataset: Dataset, partition: Partition, run_id: int,
-                   tally: Tally) -> None:
+                   tally: Tally, mode: str = "backfill") -> None:
     """Fetch one partition and commit its rows, checkpoint and run counters together."""
     rows = client.fetch(dataset.api, {**dataset.params, **partition.params}, fields=dataset.fields)
+    seen = dt.datetime.now(dt.timezone.utc)
     if not rows and dataset.plan is Plan.TRADE_DATE and not dataset.may_be_empty:
         # an open day without rows is not published yet (or not at all): leave it for the next run
         tally.empty += 1
@@ -114,7 +123,10 @@ def load_partition(engine: Engine, client: TushareClient, dataset: Dataset, part
     with engine.begin() as conn:
         inserted = updated = unchanged = 0
         stored = None  # rows of the first target: what the checkpoint records and the gates compare with
-        for target in dataset.targets:
+        if dataset.writer is not Writer.UPSERT:  # macro vintages, the release calendar: append, never update
+            result = vintages.write(conn, dataset, rows, run_id, forward=mode == "incremental", now=seen)
+            inserted, updated, unchanged, stored = result.inserted, result.revised, result.unchanged, len(rows)
+        for target in dataset.targets if dataset.writer is Writer.UPSERT else ():
             table = metadata.tables[target.table]
             mapped = list(dict.fromkeys(target.row(r) for r in rows))  # exact duplicates collapse; conflicts fail
             stored = len(mapped) if stored is None else stored

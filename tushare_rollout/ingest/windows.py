@@ -33,7 +33,7 @@ class Partition:
     @property
     def refresh(self) -> bool:
         """List snapshots are fetched again on every run (they change); the rest resume from checkpoints."""
-        return self.key.startswith("snapshot:")
+        return self.key.startswith(("snapshot:", "period:"))
 
 
 def _ymd(day: dt.date) -> str:
@@ -49,10 +49,38 @@ def plan(dataset: Dataset, open_days: Sequence[dt.date], start: dt.date, end: dt
         return [Partition(dataset.name, _ymd(d), {"trade_date": _ymd(d)}, d) for d in open_days if start <= d <= end]
     if dataset.plan is Plan.CODE:
         return [Partition(dataset.name, f"{c}:{span}", {dataset.code_param: c, **window}) for c in codes]
+    if dataset.plan is Plan.PERIOD:
+        return _periods(dataset, start, end)
     if dataset.plan is Plan.EXCHANGE:
         return [Partition(dataset.name, f"{v}:{span}", {p: v, **window}) for p, v in dataset.variants]
+    if dataset.codes != "index" and codes:  # a list of the followed codes only (FX: the whitelist)
+        return [Partition(dataset.name, f"snapshot:{dataset.code_param}={c}", {dataset.code_param: c}) for c in codes]
     return [Partition(dataset.name, f"snapshot:{p}={v}" if p else "snapshot:all", {p: v} if p else {})
             for p, v in dataset.variants]
+
+
+def _periods(dataset: Dataset, start: dt.date, end: dt.date) -> list[Partition]:
+    """A macro API's own range over the window (one call; refetched every run: values get revised), or
+    one call per month for an API without a range (``each_m``).
+
+    >>> from tushare_rollout.ingest.datasets import DATASETS
+    >>> [p.params for p in plan(DATASETS["cn_gdp"], [], dt.date(2023, 2, 1), dt.date(2024, 12, 31))]
+    [{'start_q': '2023Q1', 'end_q': '2024Q4'}]
+    >>> [p.key for p in plan(DATASETS["cn_schedule"], [], dt.date(2024, 11, 20), dt.date(2025, 1, 5))]
+    ['period:202411', 'period:202412', 'period:202501']
+    """
+    unit = dataset.period
+    if unit == "each_m":
+        months, month = [], dt.date(start.year, start.month, 1)
+        while month <= end:
+            months.append(month.strftime("%Y%m"))
+            month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        return [Partition(dataset.name, f"period:{m}", {"m": m}) for m in months]
+    label = {"m": lambda d: d.strftime("%Y%m"), "q": lambda d: f"{d.year}Q{(d.month - 1) // 3 + 1}",
+             "date": _ymd}[unit]
+    first, last = label(start), label(end)
+    param = "date" if unit == "date" else unit
+    return [Partition(dataset.name, f"period:{first}-{last}", {f"start_{param}": first, f"end_{param}": last})]
 
 
 def shard(partitions: Sequence[Partition], index: int, count: int) -> list[Partition]:

@@ -35,6 +35,7 @@ from .settings import JobSettings
 
 log = logging.getLogger(__name__)
 BEIJING = dt.timezone(dt.timedelta(hours=8))
+MACRO_LOOKBACK_DAYS = 400
 
 
 @dataclass
@@ -110,10 +111,12 @@ def _ingest(engine: Engine, settings: JobSettings, chosen: list[Dataset], mode: 
             on_partition: Callable[[str], None] | None) -> list[DatasetOutcome]:
     # calendars and lists first: the rest is planned from what they stored
     stages = [[d for d in chosen if d.name in FIRST], [d for d in chosen if d.name not in FIRST]]
-    if any(d.plan is Plan.TRADE_DATE for d in stages[1]) and "trade_cal" not in {d.name for d in chosen}:
-        stages[0].insert(0, DATASETS["trade_cal"])  # the window's calendar must be stored to plan trading days
+    if any(d.plan in (Plan.TRADE_DATE, Plan.PERIOD) for d in stages[1]) and "trade_cal" not in {d.name for d in chosen}:
+        # the window's calendar must be stored to plan trading days (and, for macro, to say which session
+        # a release is usable in)
+        stages[0].insert(0, DATASETS["trade_cal"])
     with engine.begin() as conn:
-        loader.record_targets(conn, chosen, first, settings.index_codes)
+        loader.record_targets(conn, chosen, first, settings.followed)
     outcomes: list[DatasetOutcome] = []
     for stage in stages:
         with ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="ingest") as pool:
@@ -135,6 +138,10 @@ def _partitions(engine: Engine, settings: JobSettings, dataset: Dataset, mode: s
             # either side in calendar days (exchanges publish their calendars ahead)
             first, last = last - dt.timedelta(days=31), last + dt.timedelta(days=31)
             days = []
+        elif mode == "incremental" and dataset.plan is Plan.PERIOD:
+            # macro values are revised months later (GDP: about nine): look back a year and a bit
+            first = max(first, last - dt.timedelta(days=MACRO_LOOKBACK_DAYS))
+            days = []
         elif mode == "incremental" and dataset.plan is Plan.CODE:
             days = loader.open_days(conn, "SSE", first, last)
             window = lookback(days, last, settings.lookback_days)
@@ -142,7 +149,7 @@ def _partitions(engine: Engine, settings: JobSettings, dataset: Dataset, mode: s
             days = []
         else:
             days = []
-        parts = plan(dataset, days, first, last, codes=settings.index_codes)
+        parts = plan(dataset, days, first, last, codes=settings.followed.get(dataset.codes, []))
         if dataset.name not in FIRST:  # calendars and lists: every shard loads them (cheap, idempotent)
             parts = shard(parts, settings.shard_index, settings.shard_count)
         todo = loader.incomplete(conn, dataset, parts)
@@ -160,7 +167,7 @@ def _one(engine: Engine, settings: JobSettings, dataset: Dataset, mode: str, fir
                 outcome.run_id = loader.start_run(conn, dataset, mode, first, last,
                                                   (settings.shard_index, settings.shard_count), settings.job_name)
             for partition in todo:
-                loader.load_partition(engine, client, dataset, partition, outcome.run_id, outcome.tally)
+                loader.load_partition(engine, client, dataset, partition, outcome.run_id, outcome.tally, mode)
                 if on_partition:
                     on_partition(dataset.name)
         except errors.TushareError as exc:

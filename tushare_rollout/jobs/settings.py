@@ -32,6 +32,8 @@ class JobSettings(SettingsBase):
     backfill_start: dt.date = dt.date(2020, 1, 2)
     index_codes: list[str] = Field(default_factory=lambda: ["000001.SH", "000300.SH", "000905.SH", "399001.SZ",
                                                             "399006.SZ"])
+    fx_whitelist: list[str] = Field(default_factory=lambda: ["USDCNH.FXCM", "EURUSD.FXCM", "XAUUSD.FXCM"],
+                                    description="the FX pairs P1 fetches and stores; nothing else")
     lookback_days: int = Field(10, ge=1, le=250)
     workers: int = Field(4, ge=1, le=16, description="datasets loaded at once (each within its own API's limit)")
     # an Indexed Job's shard: Kubernetes sets JOB_COMPLETION_INDEX; the count comes from the Job spec
@@ -41,3 +43,8 @@ class JobSettings(SettingsBase):
     rollout_batch: str | None = Field(None, description="namespace/name of the RolloutBatch the Job works for")
     gates: GateOptions = Field(default_factory=GateOptions)
     termination_log: str = "/dev/termination-log"
+
+    @property
+    def followed(self) -> dict[str, list[str]]:
+        """The followed code lists by name (``Dataset.codes``)."""
+        return {"index": self.index_codes, "fx": self.fx_whitelist}

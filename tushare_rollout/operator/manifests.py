@@ -118,6 +118,8 @@ def _job_spec(rb: Mapping[str, Any], labels: Mapping[str, str], args: tuple[str,
         env.append({"name": "TUSHARE_API_URL", "value": endpoint})
     if universe.get("indexCodes"):
         env.append({"name": "TSR_INDEX_CODES", "value": json.dumps(universe["indexCodes"])})
+    if universe.get("fxWhitelist") is not None:
+        env.append({"name": "TSR_FX_WHITELIST", "value": json.dumps(universe["fxWhitelist"])})
     if universe.get("backfillStart"):
         b = universe["backfillStart"]
         env.append({"name": "TSR_BACKFILL_START", "value": f"{b[:4]}-{b[4:6]}-{b[6:]}"})

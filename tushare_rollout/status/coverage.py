@@ -26,6 +26,7 @@ class Expect(enum.StrEnum):
     CALENDAR = "calendar"  # one row per calendar day, per exchange
     SNAPSHOT = "snapshot"  # a non-empty list of the asset class
     ANSWERED = "answered"  # no universe rule: the day's answer (even an empty one) was stored
+    RELEASED = "released"  # macro: every declared series has a value for each period released by then
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class Coverage:
     calendar: str = "SSE"
     delist_inclusive: bool = False  # futures trade on their delist (last trading) day; stocks do not
     minus_suspensions: bool = False
+    unit: str = ""  # RELEASED: the period unit (m, q, date)
+    series: tuple[str, ...] = ()  # RELEASED: the declared series (<api>.<field>)
 
     @property
     def describe(self) -> str:
@@ -50,22 +53,31 @@ class Coverage:
             Expect.CALENDAR: "one row per calendar day for each exchange",
             Expect.SNAPSHOT: f"a non-empty list of {self.asset_class} instruments",
             Expect.ANSWERED: f"the answer for each {self.calendar} open day is stored (it may be empty)",
+            Expect.RELEASED: f"a value of each of the {len(self.series)} series for every "
+                             + {"m": "month", "q": "quarter"}.get(self.unit, f"{self.calendar} session")
+                             + " released by the day (per its release lag rule)",
         }[self.expect]
 
 
 OVERRIDES: dict[str, dict] = {
     "suspend_d": {"expect": Expect.ANSWERED},
     "index_weight": {"expect": Expect.MONTH_END},
+    "cn_schedule": {"expect": Expect.SNAPSHOT},  # the release calendar: it exists (its use is checked by the gate)
 }
+# daily macro series follow their market's sessions: Shibor the SSE's, the US curves NYSE's (not stored)
+MACRO_CALENDAR = {"shibor": "SSE", "us_tycr": "XNYS", "us_trycr": "XNYS", "us_tbr": "XNYS", "us_tltr": "XNYS"}
 
 
 def coverage(dataset: Dataset) -> Coverage:
     target = dataset.targets[0]
     expect = {Plan.TRADE_DATE: Expect.LISTED, Plan.CODE: Expect.CODES, Plan.EXCHANGE: Expect.CALENDAR,
-              Plan.SNAPSHOT: Expect.SNAPSHOT}[dataset.plan]
+              Plan.SNAPSHOT: Expect.SNAPSHOT, Plan.PERIOD: Expect.RELEASED}[dataset.plan]
+    series = tuple(f"{dataset.api}.{c}" for c in list(target.columns)[1:]) if expect is Expect.RELEASED else ()
     rule = Coverage(dataset.name, target.table, expect, asset_class=dataset.asset_class,
-                    calendar=dataset.calendar, delist_inclusive=dataset.asset_class == "future",
-                    minus_suspensions=dataset.asset_class == "stock" and expect is Expect.LISTED)
+                    calendar=MACRO_CALENDAR.get(dataset.name, dataset.calendar),
+                    delist_inclusive=dataset.asset_class == "future",
+                    minus_suspensions=dataset.asset_class == "stock" and expect is Expect.LISTED,
+                    unit=dataset.period, series=series)
     return replace(rule, **OVERRIDES.get(dataset.name, {}))
 
 

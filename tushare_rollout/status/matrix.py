@@ -15,6 +15,7 @@ found by index probes per instrument, not by scanning the table twice). Cells th
 from __future__ import annotations
 
 import calendar as _calendar
+import functools
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
@@ -24,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from ..db import metadata
+from ..ingest.datasets import GMT_WEEKDAYS
 from .coverage import COVERAGE, Coverage, Expect
 
 SAMPLE = 10  # keys per explain sample
@@ -33,6 +35,7 @@ MARKET = "market"
 CLOSED = "market closed"
 FLAG_OFF = "flag off"
 NO_PERMISSION = "no permission"
+NOT_FOLLOWED = "no longer followed (removed from spec.universe)"
 NOT_LISTED = "not yet listed"
 DELISTED = "delisted"
 
@@ -88,9 +91,28 @@ def _listed(alias: str, day: str) -> str:
 
 
 def _days(conn: Connection, exchange: str, first: dt.date, last: dt.date) -> list[tuple[dt.date, bool]]:
+    """Each calendar day and whether it is a session: the stored calendar (the SSOT) for the exchanges we
+    load; FX trades every GMT weekday; US curves follow NYSE sessions (exchange_calendars' XNYS)."""
+    every = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    if exchange == GMT_WEEKDAYS:
+        return [(d, d.weekday() < 5) for d in every]
+    if exchange == "XNYS":
+        return [(d, d in _nyse_sessions(d.year)) for d in every]
     return [tuple(r) for r in conn.execute(text(
         "SELECT cal_date, is_open FROM trade_calendar WHERE exchange = :x AND cal_date BETWEEN :a AND :b"
         " ORDER BY cal_date"), {"x": exchange, "a": first, "b": last})]
+
+
+@functools.cache
+def _nyse_sessions(year: int) -> frozenset[dt.date]:
+    import warnings
+
+    import exchange_calendars as xcals
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sessions = xcals.get_calendar("XNYS").sessions_in_range(f"{year}-01-01", f"{year}-12-31")
+    return frozenset(s.date() for s in sessions)
 
 
 def _closed(day: dt.date, rule: Coverage) -> Cell:
@@ -244,6 +266,12 @@ def followed_codes(conn: Connection, dataset: str) -> list[str]:
         {"d": dataset}).scalars())
 
 
+def dropped_codes(conn: Connection, dataset: str) -> list[str]:
+    return list(conn.execute(text(
+        "SELECT scope FROM ingest_targets WHERE dataset = :d AND NOT enabled AND scope <> 'market' ORDER BY scope"),
+        {"d": dataset}).scalars())
+
+
 def _code_cells(conn: Connection, rule: Coverage, first: dt.date, last: dt.date) -> list[Cell]:
     codes = followed_codes(conn, rule.dataset)
     listing = {code: (a, b) for code, a, b in conn.execute(text(
@@ -262,6 +290,9 @@ def _code_cells(conn: Connection, rule: Coverage, first: dt.date, last: dt.date)
             for day, is_open in days:
                 cells.append(_code_cell(rule, code, _ymd(day), day, day if is_open else None, listing.get(code),
                                         present.get((code, day), 0)))
+        for code in dropped_codes(conn, rule.dataset):  # removed from spec.universe: say so, expect nothing
+            cells += [Cell(rule.dataset, code, _ymd(day), day, "not_applicable", 0, 0, rule.expect.value,
+                           NOT_FOLLOWED, {"rule": rule.describe, "code": code}) for day, _ in days]
         return cells
     # MONTH_END: the month's snapshot is due on its last open day (from the whole month's calendar)
     month_end_of_last = last.replace(day=_calendar.monthrange(last.year, last.month)[1])
@@ -291,7 +322,7 @@ def _code_cell(rule: Coverage, code: str, period: str, period_date: dt.date, day
     if listing is None:  # a followed code nobody lists: that is itself wrong
         return Cell(rule.dataset, code, period, period_date, "missing", 1, 0, rule.expect.value,
                     f"{code} is not in the instrument list", explain)
-    reason = (CLOSED if day is None else NOT_LISTED if list_date is None or day < list_date
+    reason = (CLOSED if day is None else NOT_LISTED if list_date is not None and day < list_date
               else DELISTED if delist_date is not None and day >= delist_date else None)
     if reason is not None:
         return Cell(rule.dataset, code, period, period_date, "not_applicable", 0, present, rule.expect.value, reason,
@@ -326,9 +357,12 @@ def _calendar_cells(conn: Connection, rule: Coverage, first: dt.date, last: dt.d
 
 
 def _snapshot_cells(conn: Connection, rule: Coverage, last: dt.date) -> list[Cell]:
-    counts = dict(conn.execute(text(
-        "SELECT coalesce(list_status, '?'), count(*) FROM instrument WHERE asset_class = :ac GROUP BY 1"),
-        {"ac": rule.asset_class}).all())
+    if rule.table == "instrument":
+        counts = dict(conn.execute(text(
+            "SELECT coalesce(list_status, '?'), count(*) FROM instrument WHERE asset_class = :ac GROUP BY 1"),
+            {"ac": rule.asset_class}).all())
+    else:  # a reference list of its own (the macro release calendar)
+        counts = {"rows": conn.execute(text(f"SELECT count(*) FROM {rule.table}")).scalar_one()}
     n = sum(counts.values())
     status, reason = ("complete", None) if n else ("missing", f"no {rule.asset_class} instruments stored")
     return [Cell(rule.dataset, MARKET, "current", last, status, 1, min(n, 1), rule.expect.value, reason,
@@ -361,6 +395,55 @@ def _answered_cells(conn: Connection, rule: Coverage, first: dt.date, last: dt.d
     return cells
 
 
+# -- RELEASED: macro series per period released by then --------------------------------------------------
+
+
+def _released_cells(conn: Connection, rule: Coverage, first: dt.date, last: dt.date) -> list[Cell]:
+    """A cell per period whose release (the series' lag rule) falls by the end of ``last``: complete when
+    every declared series has a value for it, partial when some do, missing when none."""
+    from ..ingest.vintages import BEIJING, RULES, period_end
+
+    release = RULES.get(rule.dataset)
+    due_by = dt.datetime.combine(last, dt.time(23, 59, 59), BEIJING)
+    stored: dict[dt.date, int] = {d: int(n) for d, n in conn.execute(text(
+        "SELECT period_end, count(DISTINCT series_id) FROM macro_observation WHERE series_id = ANY(:s)"
+        " AND period_end BETWEEN :a AND :b GROUP BY 1"),
+        {"s": list(rule.series), "a": first, "b": last})}
+    # a declared field the source never fills in the window (us_tltr's e_factor) is not expected of any period
+    published = conn.execute(text(
+        "SELECT count(DISTINCT series_id) FROM macro_observation WHERE series_id = ANY(:s)"
+        " AND period_end BETWEEN :a AND :b"), {"s": list(rule.series), "a": first, "b": last}).scalar_one()
+    expected = published or len(rule.series)
+    if rule.unit == "date":
+        periods = [(_ymd(d), d, is_open) for d, is_open in _days(conn, rule.calendar, first, last)]
+    else:
+        periods, month = [], first.replace(day=1)
+        while month <= last:
+            label = month.strftime("%Y%m") if rule.unit == "m" else f"{month.year}Q{(month.month - 1) // 3 + 1}"
+            end = period_end(rule.unit, label)
+            if first <= end <= last and (not periods or periods[-1][0] != label):
+                periods.append((label, end, True))
+            month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    cells = []
+    for label, end, is_open in periods:
+        if not is_open:
+            cells.append(_closed(end, rule))
+            continue
+        n = stored.get(end, 0)
+        explain = {"rule": rule.describe, "series": expected, "declared": len(rule.series), "stored": n,
+                   "release": release.release(end).isoformat() if release else None}
+        if release is not None and release.release(end) > due_by and n == 0:
+            cells.append(Cell(rule.dataset, MARKET, label, end, "not_applicable", 0, 0, rule.expect.value,
+                              "not released yet", explain))
+        elif n >= expected:
+            cells.append(Cell(rule.dataset, MARKET, label, end, "complete", expected, n, rule.expect.value, None,
+                              explain))
+        else:
+            cells.append(Cell(rule.dataset, MARKET, label, end, "partial" if n else "missing", expected, n,
+                              rule.expect.value, f"{expected - n} of {expected} series have no value", explain))
+    return cells
+
+
 # -- the public surface -----------------------------------------------------------------------------------
 
 
@@ -377,6 +460,8 @@ def compute(conn: Connection, dataset: str, first: dt.date, last: dt.date, *, of
         cells = _calendar_cells(conn, rule, first, last, [v for _, v in DATASETS[dataset].variants])
     elif rule.expect is Expect.SNAPSHOT:
         cells = _snapshot_cells(conn, rule, last)
+    elif rule.expect is Expect.RELEASED:
+        cells = _released_cells(conn, rule, first, last)
     else:
         cells = _answered_cells(conn, rule, first, last)
     if off is not None:

@@ -5,6 +5,11 @@ guide's form) or to ``/dataapi/<api_name>`` (what the official SDK posts to), an
 ``{code, msg, data: {fields, items, has_more}}`` — for every API in the catalog, with generated
 data, demo-token permission tiers, per-minute and daily limits per API and token, and injected
 faults. Run it with ``tushare-rollout tushare-server``; tests start it in-process.
+
+A running server is changed for drills and tests through ``POST /_admin/...``: ``faults``
+(``{"spec": "5xx=0.5"}``), ``revoke`` (``{"token": ...}``) and ``revise`` (``{"api": "cn_cpi",
+"period": "202403", "values": {"nt_yoy": 2.7}}``: a vendor revising a published macro value, see
+:mod:`.macro`; the reply is the revised row as JSON).
 """
 
 from __future__ import annotations
@@ -96,6 +101,23 @@ class LocalTushareServer:
         self.stop()
 
     # -- the protocol ----------------------------------------------------------------------
+
+    def revise(self, api: str, period: str, **values: float | None) -> dict[str, Any]:
+        """Revise published values of one macro period, effective from the server clock's now on.
+
+        ``server.revise(api="cn_cpi", period="202403", nt_yoy=2.7)``: later answers for that period carry
+        the new value (and what derives from it); other fields and periods are unchanged. Returns the row
+        as now served. Raises ``BadRevision`` (a ``ValueError``) for what cannot be revised; the rules are
+        in :mod:`tushare_rollout.tushare.server.macro`.
+        """
+        return self.revise_at(api, period, values, self.now())
+
+    def revise_at(self, api: str, period: str, values: Mapping[str, Any], at: dt.datetime) -> dict[str, Any]:
+        """:meth:`revise` effective from ``at`` (an aware datetime) instead of now."""
+        from .macro import MacroWorld
+
+        world = next(p for p in self.providers() if isinstance(p, MacroWorld))
+        return world.revise(api, period, values, at)
 
     def providers(self) -> list[Any]:
         with self._providers_lock:
@@ -248,6 +270,15 @@ class _Handler(BaseHTTPRequestHandler):
                                                   slow_seconds=old.slow_seconds, timeout_seconds=old.timeout_seconds)
             elif path == "/_admin/revoke":
                 self.app.revoked.add(str(body["token"]))
+            elif path == "/_admin/revise":
+                values = body.get("values")
+                if not isinstance(values, dict):
+                    raise ValueError('"values" must be an object of field -> number')
+                at = self.app.now()
+                row = self.app.revise_at(str(body["api"]), str(body["period"]), values, at)
+                reply = {"api": body["api"], "period": body["period"], "row": row, "effective_at": at.isoformat()}
+                return self._send(200, json.dumps(reply, ensure_ascii=False).encode(),
+                                  "application/json; charset=utf-8")
             else:
                 return self._send(404, b"not found", "text/plain")
         except (ValueError, KeyError) as exc:

@@ -39,6 +39,32 @@ Like the real API, ``cn_gdp`` serves only the latest figures. A quarter's first 
 once, at the release of the quarter three quarters later (about nine months on): every level moves by
 0.1-0.6 % in one direction and the growth rates by up to 0.2 points. A client polling before and after
 that instant sees a new vintage under the same key; ``eco_cal`` keeps the first-release value.
+
+Revising a published value (the test hook)
+------------------------------------------
+Vendors also correct figures they have already served. :meth:`MacroWorld.revise` (and, on the
+server, ``LocalTushareServer.revise(api="cn_cpi", period="202403", nt_yoy=2.7)`` or
+``POST /_admin/revise {"api": "cn_cpi", "period": "202403", "values": {"nt_yoy": 2.7}}``) changes
+fields of one period of ``cn_cpi``, ``cn_ppi``, ``cn_m``, ``cn_pmi`` or ``cn_gdp`` from an instant on
+(the server clock at the call): every answer at or after that instant carries the new values, every
+other field and period is unchanged, and an answer for an earlier clock still shows the old ones (so
+point in time holds for a server with an injected clock). Revisions of one period stack in the
+order of their instants (ties: the order of the calls); on ``cn_gdp`` they apply on top of the
+built-in revision above. A period that is not out yet comes out with the revised values as its
+first print. Nothing is random, so the same calls give the same answers. Revisions live in memory
+only, for the life of the server.
+
+Derived fields follow their source and cannot be revised themselves:
+
+* ``cn_cpi``: ``{nt,town,cnt}_val`` is ``100 + {nt,town,cnt}_yoy`` (rounded to 0.1), recomputed
+  when the ``_yoy`` is revised;
+* ``cn_gdp``: ``gdp`` is ``pi + si + ti`` (rounded to 0.1), recomputed when an industry is revised.
+
+Nothing else is recomputed: a revised month-on-month change, level or year-on-year rate does not move
+the year-to-date (``_accu``) figures, the other rates of the same period or any later period (revise
+those too if a test needs them consistent), and ``eco_cal`` keeps the generated first print. The
+daily rates (Shibor, the Treasury curves) are fixings and are not revisable; the period and label
+fields (``month``, ``quarter``) are keys, not values.
 """
 
 from __future__ import annotations
@@ -46,6 +72,8 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import fnmatch
+import math
+import threading
 import warnings
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -894,6 +922,66 @@ def _calendar(seed: int, china: _ChinaValues, releases: dict[str, dict[str, _Rel
 
 
 # ---------------------------------------------------------------------------------------------------
+# Revisions of published values
+# ---------------------------------------------------------------------------------------------------
+
+REVISABLE = {"cn_cpi": "month", "cn_ppi": "month", "cn_m": "month", "cn_pmi": "month", "cn_gdp": "quarter"}
+# api -> derived field -> (its sources, how it follows them)
+DERIVED: dict[str, dict[str, tuple[tuple[str, ...], Callable[..., float]]]] = {
+    "cn_cpi": {f"{p}_val": ((f"{p}_yoy",), lambda yoy: 100.0 + yoy) for p in ("nt", "town", "cnt")},
+    "cn_gdp": {"gdp": (("pi", "si", "ti"), lambda pi, si, ti: pi + si + ti)},
+}
+
+
+class BadRevision(ValueError):
+    """A revision the world cannot make; the message says what would be accepted."""
+
+
+@dataclass(frozen=True)
+class _Revision:
+    at: int  # epoch seconds from which answers carry the values
+    values: dict[str, float | None]
+
+
+def revision_values(api: str, values: Mapping[str, Any]) -> dict[str, float | None]:
+    """Check one revision's ``field -> value`` against ``api``'s fields; numbers come back as floats.
+
+    >>> revision_values("cn_cpi", {"nt_yoy": 2, "nt_mom": None})
+    {'nt_yoy': 2.0, 'nt_mom': None}
+    >>> revision_values("cn_cpi", {"nt_val": 102.7})
+    Traceback (most recent call last):
+    ...
+    tushare_rollout.tushare.server.macro.BadRevision: cn_cpi.nt_val follows nt_yoy: revise nt_yoy instead
+    """
+    if api not in REVISABLE:
+        raise BadRevision(f"{api} cannot be revised: only {', '.join(sorted(REVISABLE))} are")
+    if not values:
+        raise BadRevision("a revision needs at least one field -> value")
+    names = APIS[api].field_names
+    out: dict[str, float | None] = {}
+    for name, value in values.items():
+        if name not in names[1:]:
+            raise BadRevision(f"{api} has no revisable field {name!r} (fields: {', '.join(names[1:])})")
+        if name in DERIVED.get(api, {}):
+            sources = DERIVED[api][name][0]
+            raise BadRevision(f"{api}.{name} follows {' + '.join(sources)}: revise {', '.join(sources)} instead")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value)):
+            raise BadRevision(f"{api}.{name}: a revised value is a finite number or null, got {value!r}")
+        out[name] = None if value is None else float(value)
+    return out
+
+
+def _derive(api: str, row: dict[str, Any], touched: set[str]) -> dict[str, Any]:
+    """Recompute the derived fields of ``row`` whose sources were revised (``touched``), as the generator does."""
+    for name, (sources, rule) in DERIVED.get(api, {}).items():
+        if touched.intersection(sources):
+            args = [row[s] for s in sources]
+            row[name] = None if None in args else float(np.round(rule(*args), 1))
+    return row
+
+
+# ---------------------------------------------------------------------------------------------------
 # The world
 # ---------------------------------------------------------------------------------------------------
 
@@ -918,6 +1006,8 @@ class MacroWorld:
             "shibor": self._daily, "us_tycr": self._daily, "us_trycr": self._daily, "us_tbr": self._daily,
             "us_tltr": self._daily, "eco_cal": self._eco_cal, "cn_schedule": self._cn_schedule,
         }
+        self._revisions: dict[tuple[str, str], tuple[_Revision, ...]] = {}  # (api, period) -> by instant
+        self._revisions_lock = threading.Lock()
 
     def rows(self, api: str, params: Mapping[str, Any], now: dt.datetime) -> list[dict[str, Any]]:
         """All rows of ``api`` matching ``params`` that exist at ``now`` (an aware datetime)."""
@@ -926,6 +1016,52 @@ class MacroWorld:
         if now.tzinfo is None or now.utcoffset() is None:
             raise ValueError("now must be timezone-aware")
         return self._handlers[api](api, params, int(now.timestamp()))
+
+    def revise(self, api: str, period: str, values: Mapping[str, Any], at: dt.datetime) -> dict[str, Any]:
+        """Serve ``values`` for ``period`` of ``api`` from ``at`` on (see the module docstring).
+
+        Returns the period's row as answers at ``at`` carry it (also when the period is not out yet).
+        Raises :class:`BadRevision` for an API, period, field or value it cannot revise.
+        """
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise ValueError("at must be timezone-aware")
+        checked = revision_values(api, values)
+        read = month if REVISABLE[api] == "month" else quarter
+        try:
+            label = read({"period": period}, "period") or ""
+        except BadParams as exc:
+            raise BadRevision(f"{api}: {exc}") from None
+        table = self._gdp_tables[0] if api == "cn_gdp" else self._monthly_tables[api]
+        index = bisect.bisect_left(table.labels, label)
+        if index == len(table.labels) or table.labels[index] != label:
+            raise BadRevision(f"{api} has no period {period!r} ({table.labels[0]} through {table.labels[-1]})")
+        at_ts = int(at.timestamp())
+        with self._revisions_lock:
+            stacked = (*self._revisions.get((api, label), ()), _Revision(at_ts, checked))
+            self._revisions[(api, label)] = tuple(sorted(stacked, key=lambda r: r.at))  # stable: ties keep order
+        return self._served(api, [index], at_ts)[0]
+
+    def _served(self, api: str, picks: list[int], now_ts: int) -> list[dict[str, Any]]:
+        """The rows of ``picks`` as answered at ``now_ts``: the generated vintage, then the revisions made by then."""
+        if api == "cn_gdp":
+            first, revised, revision = self._gdp_tables
+            rows = [(revised if now_ts >= revision[i] else first).rows([i])[0] for i in picks]
+        else:
+            rows = self._monthly_tables[api].rows(picks)
+        if not self._revisions:
+            return rows
+        key = REVISABLE[api]
+        out = []
+        for row in rows:
+            revisions = [r for r in self._revisions.get((api, row[key]), ()) if r.at <= now_ts]
+            if revisions:
+                touched: set[str] = set()
+                for r in revisions:
+                    row.update(r.values)
+                    touched.update(r.values)
+                row = _derive(api, row, touched)
+            out.append(row)
+        return out
 
     # -- generated families ----------------------------------------------------------------------
 
@@ -1029,12 +1165,11 @@ class MacroWorld:
 
     def _monthly(self, api: str, params: Mapping[str, Any], now_ts: int) -> list[dict[str, Any]]:
         table = self._monthly_tables[api]
-        return table.rows(table.pick(now_ts, *_periods(params, "m", "start_m", "end_m", month)))
+        return self._served(api, table.pick(now_ts, *_periods(params, "m", "start_m", "end_m", month)), now_ts)
 
     def _cn_gdp(self, api: str, params: Mapping[str, Any], now_ts: int) -> list[dict[str, Any]]:
-        first, revised, revision = self._gdp_tables
-        picks = first.pick(now_ts, *_periods(params, "q", "start_q", "end_q", quarter))
-        return [(revised if now_ts >= revision[i] else first).rows([i])[0] for i in picks]
+        picks = self._gdp_tables[0].pick(now_ts, *_periods(params, "q", "start_q", "end_q", quarter))
+        return self._served(api, picks, now_ts)
 
     def _daily(self, api: str, params: Mapping[str, Any], now_ts: int) -> list[dict[str, Any]]:
         table = self._daily_tables[api]
