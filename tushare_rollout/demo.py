@@ -30,7 +30,7 @@ from .operator.manifests import GROUP, LABEL_PHASE, LABEL_RB, LABEL_STEP, PLURAL
 from .operator.vocabulary import PHASES, Condition, PhaseState
 from .tushare.server.app import LocalTushareServer
 
-EXAMPLE = ROOT / "docs" / "examples" / "rolloutbatch.yaml"
+EXAMPLE = ROOT / "docs" / "examples" / "rolloutbatch-phase-c.yaml"  # the highest phase this release builds
 STYLE = {"Passed": "green", "Succeeded": "green", "Complete": "green", "True": "green", "Running": "cyan",
          "Progressing": "cyan", "Gating": "cyan", "Failed": "red", "Stalled": "red", "Frozen": "magenta",
          "RollingBack": "yellow", "RolledBack": "yellow", "Waiting": "yellow", "Pending": "grey50"}

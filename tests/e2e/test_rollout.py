@@ -146,3 +146,22 @@ def test_a_passed_phase_runs_daily_and_a_regressed_daily_gate_stalls_the_rollout
     stack.kubectl("wait", "cronjob/p0-b-daily", "--for=delete", f"--timeout={WAIT}")
     stack.wait("p0", "RolledBack")
     assert stack.sql("SELECT count(*) FROM v_daily_bar")[0][0] == 0
+
+
+def test_with_p1_enabled_the_rollout_goes_through_c_and_keeps_both_batches_current(stack: Stack) -> None:
+    stack.apply("p1", targetPhase="C", flags={"p1Enabled": True}, universe={"fxWhitelist": ["USDCNH.FXCM"]})
+    stack.wait("p1", "Ready")
+    status = stack.get("p1")["status"]
+    assert [status["phases"][p]["state"] for p in "ABC"] == ["Passed"] * 3
+    assert [j["name"] for j in status["phases"]["C"]["jobs"]] == ["p1-c-ingest-1", "p1-c-gate-1", "p1-c-publish-1"]
+    assert status["phases"]["C"]["gate"]["passed"] is True
+    assert stack.sql("SELECT DISTINCT code FROM v_daily_bar WHERE asset_class = 'fx'") == [("USDCNH.FXCM",)]
+    assert stack.sql("SELECT count(*) FROM v_macro_latest")[0][0] > 0  # published: readers see P1
+    assert stack.sql("SELECT count(*) FROM macro_asof('shibor.on', now())")[0][0] > 0
+    crons = {c["metadata"]["name"]: c for c in json.loads(stack.kubectl("get", "cronjobs", "-o", "json").stdout)["items"]}
+    assert set(crons) == {"p1-b-daily", "p1-c-daily"}
+    assert crons["p1-c-daily"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"][:4] == \
+        ["job", "daily", "--phase", "C"]
+    env = {e["name"]: e.get("value") for e in
+           crons["p1-c-daily"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert json.loads(env["TSR_FX_WHITELIST"]) == ["USDCNH.FXCM"]

@@ -202,9 +202,11 @@ def test_demo_rolls_the_example_out_until_ready_and_prints_the_status_matrix() -
             proc.communicate()
     assert proc.returncode == 0, err[-3000:]
     assert "status matrix (SSOT: stored rows vs calendar x listed universe)" in out
-    assert "rolloutbatch tushare-rollout/p0 is Ready: phases A, B passed" in out
+    assert "rolloutbatch tushare-rollout/p1 is Ready: phases A, B, C passed" in out
     assert re.search(r"│ Ready\s+│ True\s+│", out)  # the final conditions
-    for job in ("p0-a-migrate-1", "p0-a-baseline-1", "p0-a-gate-1", "p0-b-ingest-1", "p0-b-gate-1",
-                "p0-b-publish-1"):
-        assert re.search(rf"│ {job}\s+│ [AB]\s+│ \w+\s+│ Complete", out), job
+    for job in ("p1-a-migrate-1", "p1-a-baseline-1", "p1-a-gate-1", "p1-b-ingest-1", "p1-b-gate-1",
+                "p1-b-publish-1", "p1-c-ingest-1", "p1-c-gate-1", "p1-c-publish-1"):
+        assert re.search(rf"│ {job}\s+│ [ABC]\s+│ \w+\s+│ Complete", out), job
+    assert "phase C: CronJob p1-c-daily runs `job daily`" in out
+    assert re.search(r"│ shibor\s+│ market\s+│\s+\d+ │\s+0 │\s+0 │", out)  # P1 in the matrix, nothing missing
     assert _temp_dirs_of(proc.pid) == []

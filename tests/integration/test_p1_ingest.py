@@ -143,3 +143,19 @@ def test_a_revision_after_ingestion_is_a_second_vintage_and_as_of_reads_see_it_o
     assert p1.sql(asof, at=dt.datetime(2024, 7, 1, tzinfo=dt.timezone.utc)) == []  # before its first release
     again = p1.ingest("--mode", "incremental", "--end", END, "--dataset", "cn_cpi")
     assert "0 written" in again.stdout + again.stderr  # the same answer again: no third vintage
+
+
+def test_a_pair_removed_from_the_whitelist_is_no_longer_fetched_and_its_cells_are_not_applicable(p1: P1) -> None:
+    p1.ingest("--mode", "incremental", "--end", END, "--dataset", "fx_daily",
+              TSR_FX_WHITELIST=json.dumps(["USDCNH.FXCM"]))
+    runs = p1.sql("SELECT api_calls FROM ingest_runs WHERE dataset = 'fx_daily' ORDER BY run_id DESC LIMIT 1")
+    assert runs == [(1,)]  # one call: the pair still followed
+    assert p1.sql("SELECT scope, enabled FROM ingest_targets WHERE dataset = 'fx_daily' ORDER BY 1") == [
+        ("EURUSD.FXCM", False), ("USDCNH.FXCM", True)]
+    done = cli(p1.env, "status", "--refresh", "--dataset", "fx_daily", "--since", "20241202", "--until", END, "--json")
+    assert done.returncode == 0, done.stderr
+    dropped = [c for c in json.loads(done.stdout)["cells"] if c["scope"] == "EURUSD.FXCM"]
+    assert dropped and {(c["status"], c["reason"]) for c in dropped} == {
+        ("not_applicable", "no longer followed (removed from spec.universe)")}
+    kept = {c["status"] for c in json.loads(done.stdout)["cells"] if c["scope"] == "USDCNH.FXCM"}
+    assert kept == {"complete", "not_applicable"}
