@@ -159,3 +159,22 @@ def test_a_pair_removed_from_the_whitelist_is_no_longer_fetched_and_its_cells_ar
         ("not_applicable", "no longer followed (removed from spec.universe)")}
     kept = {c["status"] for c in json.loads(done.stdout)["cells"] if c["scope"] == "USDCNH.FXCM"}
     assert kept == {"complete", "not_applicable"}
+
+
+def test_a_macro_period_is_due_at_its_official_release_plus_grace_and_missing_after(p1: P1) -> None:
+    def cells() -> dict[str, dict]:
+        done = cli(p1.env, "status", "--refresh", "--dataset", "cn_m", "--since", "20241001", "--until", END,
+                   "--json")
+        assert done.returncode == 0, done.stderr
+        return {c["period"]: c for c in json.loads(done.stdout)["cells"]}
+
+    before = cells()
+    assert before["202411"]["status"] == before["202412"]["status"] == "complete"
+    assert before["202411"]["explain"]["due_from"] == "official calendar + grace"
+    p1.sql("DELETE FROM macro_observation WHERE series_id LIKE 'cn_m.%' AND period IN ('202411', '202412')")
+    after = cells()
+    assert after["202411"]["status"] == "missing" and after["202411"]["reason"].endswith("series have no value")
+    # December is released in January: as of 31 December it is not expected yet
+    assert (after["202412"]["status"], after["202412"]["reason"]) == ("not_applicable", "not released yet")
+    p1.ingest("--mode", "incremental", "--end", END, "--dataset", "cn_m")  # the next run fills it again
+    assert cells()["202411"]["status"] == "complete"

@@ -35,6 +35,7 @@ MARKET = "market"
 CLOSED = "market closed"
 FLAG_OFF = "flag off"
 NO_PERMISSION = "no permission"
+RELEASE_GRACE = dt.timedelta(hours=12)  # a macro period is expected this long after its official release
 NOT_FOLLOWED = "no longer followed (removed from spec.universe)"
 NOT_LISTED = "not yet listed"
 DELISTED = "delisted"
@@ -405,6 +406,16 @@ def _released_cells(conn: Connection, rule: Coverage, first: dt.date, last: dt.d
 
     release = RULES.get(rule.dataset)
     due_by = dt.datetime.combine(last, dt.time(23, 59, 59), BEIJING)
+    # when a period is due: its official release (the stored calendar) plus a grace, else its lag rule
+    official = dict(conn.execute(text(
+        "SELECT period, release_at FROM macro_release WHERE api_name = :api AND release_at <= :b"),
+        {"api": rule.dataset, "b": due_by + RELEASE_GRACE}).all())
+
+    def due(label: str, end: dt.date) -> dt.datetime | None:
+        if label in official:
+            return official[label] + RELEASE_GRACE
+        return release.release(end) if release else None
+
     stored: dict[dt.date, int] = {d: int(n) for d, n in conn.execute(text(
         "SELECT period_end, count(DISTINCT series_id) FROM macro_observation WHERE series_id = ANY(:s)"
         " AND period_end BETWEEN :a AND :b GROUP BY 1"),
@@ -430,9 +441,11 @@ def _released_cells(conn: Connection, rule: Coverage, first: dt.date, last: dt.d
             cells.append(_closed(end, rule))
             continue
         n = stored.get(end, 0)
+        due_at = due(label, end)
         explain = {"rule": rule.describe, "series": expected, "declared": len(rule.series), "stored": n,
-                   "release": release.release(end).isoformat() if release else None}
-        if release is not None and release.release(end) > due_by and n == 0:
+                   "due": due_at.isoformat() if due_at else None,
+                   "due_from": "official calendar + grace" if label in official else "lag rule"}
+        if due_at is not None and due_at > due_by and n == 0:
             cells.append(Cell(rule.dataset, MARKET, label, end, "not_applicable", 0, 0, rule.expect.value,
                               "not released yet", explain))
         elif n >= expected:
