@@ -178,3 +178,14 @@ def test_a_macro_period_is_due_at_its_official_release_plus_grace_and_missing_af
     assert (after["202412"]["status"], after["202412"]["reason"]) == ("not_applicable", "not released yet")
     p1.ingest("--mode", "incremental", "--end", END, "--dataset", "cn_m")  # the next run fills it again
     assert cells()["202411"]["status"] == "complete"
+
+
+def test_the_daily_run_of_phase_c_keeps_p1_current_and_stores_its_daily_gate(p1: P1) -> None:
+    done = cli({**p1.env, "TSR_JOB_NAME": "p1-c-daily-1", "TSR_BACKFILL_START": "2023-01-02"}, "job", "daily",
+               "--phase", "C", "--end", END)
+    assert done.returncode == 0, done.stdout[:4000] + done.stderr[-2000:]
+    assert p1.sql("SELECT DISTINCT phase, passed FROM gate_runs WHERE job_name = 'p1-c-daily-1'") == [("C", True)]
+    modes = p1.sql("SELECT DISTINCT mode FROM ingest_runs WHERE job_name = 'p1-c-daily-1'")
+    assert modes == [("incremental",)]
+    assert p1.sql("SELECT count(*) FROM macro_observation WHERE vintage > 1 AND run_id IN (SELECT run_id FROM"
+                  " ingest_runs WHERE job_name = 'p1-c-daily-1')") == [(0,)]  # nothing revised since: no new vintage
