@@ -269,6 +269,30 @@ def job_baseline(
     raise typer.Exit(int(outcome.code))
 
 
+@job_app.command("probe")
+def job_probe(
+    probe_token: Annotated[str | None, typer.Option(
+        "--probe-token", "--token", envvar="TSR_PROBE_TOKEN", metavar="LABEL",
+        help="The spec.probeToken that asked for this run, recorded with each probe (a label, never the Tushare "
+             "token; TSR_PROBE_TOKEN).")] = None,
+) -> None:
+    """Call each P2 API once and record granted / denied / rate_limited / error for TSR_ROLLOUT_BATCH.
+
+    Exit codes: 0 every API answered (a denial is a result), 3 retryable (PostgreSQL or Tushare down),
+    4 bad configuration. See docs/probes.md.
+    """
+    from .jobs import probe, write_termination_log
+
+    settings = _job_settings()
+    with err.status(f"probing {len(probe.PROBES)} P2 APIs ..."):
+        outcome = probe.run(settings, probe_token=probe_token)
+    if outcome.answers:
+        Console(width=max(Console().width, 140)).print(probe.table(outcome.answers))
+    write_termination_log(outcome.as_json(), settings.termination_log)
+    typer.echo(outcome.message, err=outcome.code != 0)
+    raise typer.Exit(int(outcome.code))
+
+
 @job_app.command("rollback")
 def job_rollback(
     phase: Annotated[str, typer.Option(help="The phase to roll back: A, B, C, D or E.")],

@@ -1,5 +1,5 @@
 """The whole rollout: the real kube-apiserver, real PostgreSQL, the local Tushare server, the operator
-running as its own process, and the local Job runner standing in for kubelet (see conftest.py).
+running as its own process, and the local Job runner standing in for kubelet (see bed.py).
 
 Each test applies a RolloutBatch, watches it through `kubectl`, and asserts what was stored: the Jobs,
 the status, the rows in PostgreSQL.
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from tushare_rollout.operator.model import probe_job_name
 
 from bed import WAIT, WINDOW, Stack, start_operator, stop
 
@@ -165,3 +167,37 @@ def test_with_p1_enabled_the_rollout_goes_through_c_and_keeps_both_batches_curre
     env = {e["name"]: e.get("value") for e in
            crons["p1-c-daily"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert json.loads(env["TSR_FX_WHITELIST"]) == ["USDCNH.FXCM"]
+
+
+def test_probes_in_status_decide_whether_premarket_may_be_turned_on(stack: Stack) -> None:
+    def token(value: str) -> None:  # through stdin: never on a command line
+        secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "tushare-rollout-token"},
+                  "stringData": {"token": value}}
+        stack.kubectl("apply", "-f", "-", input=json.dumps(secret))
+
+    def probed(probe_token: str) -> dict[str, dict]:
+        stack.patch("p0", {"probeToken": probe_token})
+        stack.kubectl("wait", "rb/p0", f"--for=jsonpath={{.status.acknowledgedProbeToken}}={probe_token}",
+                      f"--timeout={WAIT}")
+        return {p["api"]: p for p in stack.get("p0")["status"]["probes"]}
+
+    premarket_on = {"flags": {"p2Enabled": True, "p2SpecialPermissionStkPremarketV1": True,
+                              "updatedAt": 1732400000001}}
+    token("demo:5000")  # no minute, realtime or premarket permission
+    stack.apply("p0", targetPhase="A")
+    stack.wait("p0", "Ready")
+    probes = probed("first")
+    assert probes["stk_premarket"]["outcome"] == "denied" and probes["rt_min"]["outcome"] == "denied"
+    assert "demo:" not in json.dumps(probes)  # the token is never shown
+    refused = stack.kubectl("patch", "rb/p0", "--type", "merge", "-p", json.dumps({"spec": premarket_on}),
+                            check=False)
+    assert refused.returncode != 0 and "permission probe has recorded stk_premarket as granted" in refused.stderr
+    token("demo:all")
+    probes = probed("second")
+    assert {p["outcome"] for p in probes.values()} == {"granted"}
+    stack.patch("p0", premarket_on)
+    stack.kubectl("wait", "rb/p0", "--for=jsonpath={.status.lastFlagsUpdatedAt}=1732400000001", f"--timeout={WAIT}")
+    flags = {f["flag"]: f for f in stack.get("p0")["status"]["effectiveFlags"]}
+    assert flags["p2SpecialPermissionStkPremarketV1"]["effective"] is True
+    probe_jobs = [probe_job_name(f"{stack.namespace}/p0", t) for t in ("first", "second")]
+    assert sorted(j for j in stack.jobs("p0") if "probe" in j) == sorted(probe_jobs)

@@ -11,7 +11,9 @@ import pytest
 
 from tushare_rollout.flags import RolloutFlags
 from tushare_rollout.operator.decide import decide
-from tushare_rollout.operator.model import DailyRun, GateResult, Observed, ObservedJob, Plan, Spec, job_name
+from tushare_rollout.operator.model import (
+    DailyRun, GateResult, Observed, ObservedJob, Plan, Spec, job_name, probe_job_name,
+)
 from tushare_rollout.operator.vocabulary import JobState, Phase, Step
 
 NOW = dt.datetime(2024, 3, 29, 12, 0, tzinfo=dt.timezone.utc)
@@ -39,12 +41,13 @@ class World:
     built: frozenset[str] = frozenset({"P0"})
     streaks: dict[str, int] = field(default_factory=dict)
     daily: dict[Phase, DailyRun] = field(default_factory=dict)
+    probes: tuple = ()
     created: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
 
     def observed(self) -> Observed:
         return Observed(tuple(self.jobs.values()), dict(self.gates), dict(self.streaks), self.built,
-                        dict(self.daily))
+                        dict(self.daily), tuple(self.probes))
 
     def step(self, s: Spec) -> Plan:
         plan = decide(s, self.status, self.observed(), NOW)
@@ -280,6 +283,44 @@ def test_a_passing_or_unfinished_daily_run_changes_nothing_but_its_record() -> N
         assert w.status["steadyState"]["B"]["lastRun"]["state"] == run.state.value
 
 
+# -- permission probes -------------------------------------------------------------------------------------
+
+
+def test_a_new_probe_token_runs_the_probes_once_and_is_acknowledged_when_they_end() -> None:
+    w = World()
+    w.run(spec("A"))
+    plan = w.step(spec("A", probe_token="t1"))
+    [probe] = plan.create
+    assert probe.name == probe_job_name("data/p0", "t1") and probe.args == ("job", "probe", "--probe-token", "t1")
+    assert w.step(spec("A", probe_token="t1")).create == [] and "acknowledgedProbeToken" not in w.status
+    w.finish()
+    plan = w.step(spec("A", probe_token="t1"))
+    assert w.status["acknowledgedProbeToken"] == "t1" and [e.reason for e in plan.events] == ["PermissionsProbed"]
+    assert w.step(spec("A", probe_token="t1")).create == []  # the same token again: nothing
+    assert w.step(spec("A", probe_token="t2", paused=True)).create == []  # paused: nothing new starts
+
+
+def test_a_failed_probe_job_is_acknowledged_with_a_warning_saying_how_to_probe_again() -> None:
+    w = World()
+    w.step(spec("A", probe_token="t1"))
+    w.finish(lambda j: (JobState.FAILED, "BackoffLimitExceeded", None) if j.step is Step.PROBE else OK)
+    plan = w.step(spec("A", probe_token="t1"))
+    assert w.status["acknowledgedProbeToken"] == "t1"
+    assert any(e.type == "Warning" and "change spec.probeToken" in e.message for e in plan.events)
+
+
+def test_probes_are_shown_and_premarket_is_effective_only_with_a_granted_probe() -> None:
+    flags = {"p2Enabled": True, "p2SpecialPermissionStkPremarketV1": True}
+    w = World(probes=({"api": "stk_premarket", "outcome": "denied", "message": "40203: no permission"},))
+    w.step(spec("A", flags=flags))
+    premarket = next(f for f in w.status["effectiveFlags"] if f["flag"] == "p2SpecialPermissionStkPremarketV1")
+    assert premarket["effective"] is False and w.status["probes"][0]["outcome"] == "denied"
+    w.probes = ({"api": "stk_premarket", "outcome": "granted"},)
+    w.step(spec("A", flags=flags))
+    premarket = next(f for f in w.status["effectiveFlags"] if f["flag"] == "p2SpecialPermissionStkPremarketV1")
+    assert premarket["effective"] is True
+
+
 # -- steady state -------------------------------------------------------------------------------------------
 
 
@@ -472,7 +513,8 @@ def test_every_status_field_decide_writes_is_declared_in_the_crd() -> None:
     steady = World()
     steady.run(spec("B"))
     steady.daily = {Phase.B: daily_run(FAILED_GATE, reason="PodFailurePolicy")}
-    steady.run(replace(spec("B"), paused=True))
+    steady.probes = ({"api": "stk_premarket", "outcome": "granted", "message": "", "probedAt": "2024-03-29T12:00:00Z"},)
+    steady.run(replace(spec("B"), paused=True, probe_token="t"))
     assert steady.status["steadyState"]["B"]["lastRun"]["reason"] == "PodFailurePolicy"
     seen.append(steady.status)
     for status in seen:

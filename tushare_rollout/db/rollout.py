@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from sqlalchemy import Connection, text
@@ -71,3 +72,14 @@ def streaks(conn: Connection, rollout_batch: str | None = None) -> dict[str, int
         " AND (CAST(:rb AS text) IS NULL OR g.rollout_batch = :rb) ORDER BY g.batch, g.gate_run_id DESC"),
         {"rb": rollout_batch}).all()
     return {batch: int(value or 0) for batch, value in rows}
+
+
+def probes(conn: Connection, rollout_batch: str) -> list[dict]:
+    """Per API, the newest permission probe of ``rollout_batch`` (what ``status.probes`` shows)."""
+    rows = conn.execute(text(
+        "SELECT DISTINCT ON (api_name) api_name, outcome, error_code, message, probed_at FROM permission_probes"
+        " WHERE rollout_batch = :rb ORDER BY api_name, probed_at DESC, probe_id DESC"), {"rb": rollout_batch}).all()
+    return [{"api": api, "outcome": outcome, **({"message": (f"{code}: " if code else "") + (message or "")}
+                                                 if code or message else {}),
+             "probedAt": at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            for api, outcome, code, message, at in rows]

@@ -18,7 +18,10 @@ The rules, in the order they are applied:
    stability streaks, a gate passes only on a passing gate result, an infrastructure failure is
    retried ``spec.jobs.infraRetries`` times and then stalls for a person, a refused Job (exit 4)
    stalls at once. ``paused`` starts nothing new;
-6. every passed batch phase (B, C, D) has its daily CronJob: incremental ingestion, then that phase's
+6. a new ``spec.probeToken`` runs the permission probes once (outside the phases) and is
+   acknowledged when its Job ends; ``status.probes`` shows the newest probe per API, and the
+   premarket flag is effective only with a granted ``stk_premarket`` probe;
+7. every passed batch phase (B, C, D) has its daily CronJob: incremental ingestion, then that phase's
    gate (the daily gate of rule 2). It is suspended, with the reason in status, while ``paused``,
    while ``spec.control.state`` is not ``running`` and while the batch's switch is off; it is removed
    when the phase is rolled back or retried.
@@ -33,7 +36,7 @@ from typing import Any
 
 from .model import (
     Event, GateResult, JobRequest, Observed, ObservedJob, Plan, ScheduleRequest, Spec, flags_json, job_name,
-    schedule_name,
+    probe_job_name, schedule_name,
 )
 from .vocabulary import (
     INFRA_FAILURES, PHASES, STEPS, Condition, JobState, Phase, PhaseState, Reason, State, Step,
@@ -156,6 +159,27 @@ class _Decision:
         self.st["frozenFrom"] = ""
         self.event("Normal", Reason.RETRYING,
                    f"retryToken {token!r}: retrying " + (", ".join(retried) if retried else "nothing was failed"))
+
+    def probe_token(self) -> None:
+        """A new ``spec.probeToken``: one probe Job, named by the token; acknowledged once it ended."""
+        token = self.spec.probe_token
+        if not token or token == self.st.get("acknowledgedProbeToken"):
+            return
+        name = probe_job_name(self.spec.name, token)
+        found = self.observed.job(name)
+        if found is None:
+            if not self.spec.paused:
+                self.plan.create.append(JobRequest(name, Phase.D, Step.PROBE, 0,
+                                                   ("job", "probe", "--probe-token", token)))
+            return
+        if found.state is JobState.ACTIVE:
+            return
+        self.st["acknowledgedProbeToken"] = token
+        if found.state is JobState.FAILED:
+            self.event("Warning", Reason.PROBES_FAILED, f"the permission probe Job {name} failed "
+                                                        f"({found.reason}): change spec.probeToken to probe again")
+        else:
+            self.event("Normal", Reason.PROBED, f"permission probes recorded (probeToken {token!r})")
 
     def regressions(self) -> None:
         """A passed phase whose newest daily run (started after it passed) stored a failing gate."""
@@ -380,7 +404,8 @@ class _Decision:
         st["lastFlagsUpdatedAt"] = s.flags.updatedAt
         st["effectiveFlags"] = [
             {"flag": f.flag, "set": f.set, "effective": f.effective, **({"reason": f.reason} if f.reason else {})}
-            for f in s.flags.all_effective(premarket_granted=False)]
+            for f in s.flags.all_effective(premarket_granted=self.premarket_granted())]
+        st["probes"] = [dict(p) for p in self.observed.probes]
         st["stability"] = {b: {"days": n, "needed": s.stable_trading_days} for b, n in self.observed.streaks.items()}
         st.setdefault("frozenFrom", "")
         current = next((p for p in PHASES if p <= s.target and self.state(p) is not PhaseState.PASSED), None)
@@ -423,6 +448,9 @@ class _Decision:
         if self.plan.requeue_after is None and state in (State.PROGRESSING, State.GATING, State.ROLLING_BACK):
             self.plan.requeue_after = 30.0
 
+    def premarket_granted(self) -> bool:
+        return any(p.get("api") == "stk_premarket" and p.get("outcome") == "granted" for p in self.observed.probes)
+
     def condition(self, kind: Condition, value: bool, reason: str, message: str) -> None:
         """Set a condition; its transition time moves only when its status changes (no churn)."""
         conditions = self.st.setdefault("conditions", [])
@@ -444,6 +472,7 @@ def _gate_status(job: str, gate: GateResult) -> dict[str, Any]:
 def decide(spec: Spec, status: Mapping[str, Any] | None, observed: Observed, now: dt.datetime) -> Plan:
     d = _Decision(spec, status, observed, now)
     d.retry()
+    d.probe_token()
     d.regressions()
     if not d.roll_back_above_target() and not d.gate_failure_rollbacks():
         d.advance()

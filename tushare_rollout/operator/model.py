@@ -104,6 +104,7 @@ class Observed:
     streaks: Mapping[str, int] = field(default_factory=dict)  # batch -> consecutive clean trading days
     built: frozenset[str] = frozenset({"P0"})  # batches that have datasets in this release
     daily: Mapping[Phase, DailyRun] = field(default_factory=dict)  # passed phase -> its newest daily run
+    probes: tuple[Mapping[str, Any], ...] = ()  # per API, the newest permission probe of this RolloutBatch
 
     def job(self, name: str) -> ObservedJob | None:
         return next((j for j in self.jobs if j.name == name), None)
@@ -179,6 +180,16 @@ def schedule_name(rollout: str, phase: Phase) -> str:
         digest = hashlib.sha1(base.encode()).hexdigest()[:6]
         base = base[:52 - len(suffix) - 7].rstrip("-") + "-" + digest
     return base + suffix
+
+
+def probe_job_name(rollout: str, token: str) -> str:
+    """The Job that runs the permission probes a ``spec.probeToken`` asked for (one per token).
+
+    >>> probe_job_name("data/p0", "2024-11-24")
+    'p0-probe-83008a'
+    """
+    base = re.sub(r"[^a-z0-9-]", "-", rollout.split("/")[-1].lower()).strip("-")[:48] or "rb"
+    return f"{base}-probe-{hashlib.sha1(token.encode()).hexdigest()[:6]}"
 
 
 def flags_json(flags: RolloutFlags) -> str:

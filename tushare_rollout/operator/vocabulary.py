@@ -104,6 +104,8 @@ class Reason(enum.StrEnum):
     ROLLED_BACK = "RolledBack"
     RETRYING = "RetryRequested"
     REGRESSED = "DailyGateRegressed"
+    PROBED = "PermissionsProbed"
+    PROBES_FAILED = "PermissionProbesFailed"
 
 
 # Job failure reasons (the Job's Failed condition) that say the infrastructure failed, not the work
