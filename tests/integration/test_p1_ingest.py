@@ -107,6 +107,9 @@ def test_the_p1_gate_passes_on_the_clean_backfill(p1: P1) -> None:
     for name in ("quality.pit_not_before_period_end", "quality.pit_not_after_first_seen", "quality.pit_no_leakage",
                  "reconciliation.expected_keys"):
         assert checks.get(name) is True, (name, checks)
+    streak = p1.sql("SELECT r.metric_value, r.message FROM gate_check_results r JOIN gate_runs g USING (gate_run_id)"
+                    " WHERE g.phase = 'C' AND r.check_name = 'stability.clean_streak'")
+    assert streak[0][0] >= 3 and streak[0][1].startswith("P1: "), streak  # FX and daily series serve the days
     cells = dict(p1.sql("SELECT status, count(*) FROM status_matrix WHERE dataset = 'fx_daily' GROUP BY 1"))
     assert set(cells) == {"complete", "not_applicable"} and cells["complete"] > 0  # weekends: not applicable
 

@@ -69,13 +69,21 @@ def _blocking(ctx: Context) -> list[Measurement]:
     return out
 
 
+def served_by(ctx: Context, batch: str) -> set[str]:
+    """The datasets whose successful runs make a day clean: the batch's trade-date data; for a batch
+    without any (P1), its day-by-day data (FX bars per pair, daily macro series)."""
+    mine = [d for d in ctx.datasets if d.batch.value == batch]
+    trade_date = {d.name for d in mine if d.plan is Plan.TRADE_DATE}
+    return trade_date or {d.name for d in mine if d.plan is Plan.CODE or (d.plan is Plan.PERIOD and d.period == "date")}
+
+
 def day_states(ctx: Context, batch: str, open_days: list[dt.date]) -> dict[dt.date, DayState]:
     """CLEAN, BLOCKED or IDLE for every open day of the window (see :mod:`.streak`)."""
     runs = _runs(ctx, batch)
     states: dict[dt.date, DayState] = {}
-    trade_date_data = {d.name for d in ctx.trade_date_datasets()}
-    for r in runs:  # only trade-date data serves a day (a list refreshed over years proves nothing about it)
-        if r.status == "succeeded" and r.dataset in trade_date_data:
+    dated = served_by(ctx, batch)
+    for r in runs:  # only dated data serves a day (a list refreshed over years proves nothing about it)
+        if r.status == "succeeded" and r.dataset in dated:
             for day in open_days:
                 if (r.window_start or r.window_end) <= day <= r.window_end:
                     states.setdefault(day, DayState.CLEAN)
