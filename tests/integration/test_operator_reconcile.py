@@ -12,7 +12,7 @@ from kubernetes import config
 from prometheus_client import REGISTRY
 
 from tushare_rollout.devcluster import DevCluster
-from tushare_rollout.operator.reconcile import Reconciler
+from tushare_rollout.operator.reconcile import CONFLICT_RETRY_SECONDS, Reconciler
 from tushare_rollout.operator.settings import OperatorSettings
 
 ROOT = Path(__file__).parents[2]
@@ -118,3 +118,24 @@ def test_each_reconcile_is_counted_and_the_conditions_are_published(devcluster: 
     reconciler.reconcile(namespace, "p0")
     assert sample("tushare_rollout_reconciles_total", outcome="gone") == gone + 1
     assert REGISTRY.get_sample_value("tushare_rollout_rolloutbatch_condition", condition) is None
+
+
+def test_a_status_write_that_loses_a_race_is_decided_again_soon(devcluster: DevCluster, namespace: str,
+                                                               reconciler: Reconciler) -> None:
+    class Raced(Reconciler):
+        """Someone (here: kubectl) writes the object between the reconciler's read and its status write."""
+
+        def _apply(self, rb: dict, plan, jobs: list[dict], uid: str) -> bool:
+            devcluster.kubectl("-n", namespace, "annotate", "rb/p0", "example.com/touched=yes", "--overwrite")
+            return super()._apply(rb, plan, jobs, uid)
+
+    apply_example(devcluster, namespace)
+    raced = Raced(reconciler.api, None, reconciler.settings)
+    outcome = raced.reconcile(namespace, "p0")
+    assert (outcome.note, outcome.requeue_after) == ("status conflict", CONFLICT_RETRY_SECONDS)
+    rb = json.loads(devcluster.kubectl("-n", namespace, "get", "rb/p0", "-o", "json").stdout)
+    assert "status" not in rb or not rb["status"].get("phases")  # the stale write was refused
+    again = reconciler.reconcile(namespace, "p0")  # the retry reads the fresh object and writes
+    assert again.note == "" and again.plan.create == []  # the Job from the first try exists: not created twice
+    rb = json.loads(devcluster.kubectl("-n", namespace, "get", "rb/p0", "-o", "json").stdout)
+    assert rb["status"]["phases"]["A"]["jobs"][0]["name"] == "p0-a-migrate-1"

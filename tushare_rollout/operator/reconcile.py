@@ -1,8 +1,8 @@
 """The edge: read a RolloutBatch, its Jobs, CronJobs and gate results; call ``decide()``; apply the plan.
 
 Everything here is I/O; every rule is in :mod:`.decide`. Status is written once per reconcile and
-only when it changed (a replace with the object's resourceVersion: a concurrent writer makes it fail
-and the next reconcile starts from fresh state).
+only when it changed (a replace with the object's resourceVersion: a concurrent writer makes it fail,
+and the object is decided again from its fresh state half a second later).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from .settings import OperatorSettings
 from .vocabulary import Step
 
 log = logging.getLogger(__name__)
+CONFLICT_RETRY_SECONDS = 0.5  # a lost status write is decided again this soon (Job names make it idempotent)
 BUILT = frozenset(d.batch.value for d in DATASETS.values())
 
 
@@ -89,13 +90,15 @@ class Reconciler:
         runs = {p: DailyRun(j.name, j.state, at, gates.get(j.name), j.reason) for p, (j, at) in daily.items()}
         observed = Observed(tuple(ours), gates, streak, BUILT, runs, tuple(probed))
         plan = decide(spec, rb.get("status"), observed, self.now())
-        self._apply(rb, plan, jobs, uid)
+        written = self._apply(rb, plan, jobs, uid)
         self._schedule(rb, plan, cronjobs)
         metrics.observed(spec.name, plan)
         if flags_new:
             self._event(rb, "Normal", "FlagsRecorded", f"flags updatedAt={spec.flags.updatedAt} recorded in the audit")
         log.info("reconciled rolloutbatch=%s phase=%s state=%s created=%s deleted=%s", spec.name,
                  plan.status.get("phase"), plan.status.get("state"), [r.name for r in plan.create], plan.delete)
+        if not written:  # someone wrote the object meanwhile: decide again on the fresh object, soon
+            return Outcome(plan, CONFLICT_RETRY_SECONDS, "status conflict")
         return Outcome(plan, plan.requeue_after)
 
     def _from_database(self, spec: Spec, rb: dict, gate_jobs: list[str]
@@ -111,7 +114,8 @@ class Reconciler:
         gates = {name: GateResult(r["passed"], "", tuple(r["failed"]), r["warned"]) for name, r in found.items()}
         return gates, streak, bool(new), probed
 
-    def _apply(self, rb: dict, plan: Plan, jobs: list[dict], uid: str) -> None:
+    def _apply(self, rb: dict, plan: Plan, jobs: list[dict], uid: str) -> bool:
+        """Create and delete Jobs, post Events, write status; False when the status write lost a race."""
         namespace = rb["metadata"]["namespace"]
         existing = {j["metadata"]["name"]: j for j in jobs}
         for request in plan.create:
@@ -143,8 +147,12 @@ class Reconciler:
                 self.custom.replace_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL,
                                                                    rb["metadata"]["name"], body)
             except ApiException as exc:
-                if exc.status != 409:  # a conflict: the next reconcile reads the fresh object
+                if exc.status != 409:
                     raise
+                log.info("rolloutbatch=%s/%s changed while reconciling; deciding again", namespace,
+                         rb["metadata"]["name"])
+                return False
+        return True
 
     def _schedule(self, rb: dict, plan: Plan, cronjobs: dict[str, dict]) -> None:
         """Make the owned CronJobs exactly ``plan.schedules``: create, replace what changed, delete the rest."""
