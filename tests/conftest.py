@@ -23,6 +23,17 @@ def devcluster() -> Iterator[DevCluster]:
         yield cluster
 
 
+@pytest.fixture(scope="session")
+def crd(devcluster: DevCluster) -> DevCluster:
+    """The RolloutBatch CRD, applied once per session and Established."""
+    from pathlib import Path
+
+    devcluster.kubectl("apply", "-f", str(Path(__file__).parents[1] / "crds" / "rolloutbatch.yaml"))
+    devcluster.kubectl("wait", "--for=condition=Established", "crd/rolloutbatches.tushare-rollout.io",
+                       "--timeout=60s")
+    return devcluster
+
+
 @pytest.fixture
 def namespace(devcluster: DevCluster) -> Iterator[str]:
     """A fresh namespace, deleted (without waiting) after the test."""

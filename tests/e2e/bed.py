@@ -41,13 +41,6 @@ def tushare() -> Iterator[LocalTushareServer]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def crd(devcluster: DevCluster) -> None:
-    devcluster.kubectl("apply", "-f", str(ROOT / "crds" / "rolloutbatch.yaml"))
-    devcluster.kubectl("wait", "--for=condition=Established", "crd/rolloutbatches.tushare-rollout.io",
-                       "--timeout=60s")
-
-
 @dataclass
 class Stack:
     cluster: DevCluster

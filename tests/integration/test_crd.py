@@ -12,17 +12,8 @@ import yaml
 from tushare_rollout.devcluster import DevCluster
 
 ROOT = Path(__file__).parents[2]
-CRD = ROOT / "crds" / "rolloutbatch.yaml"
 EXAMPLE = ROOT / "docs" / "examples" / "rolloutbatch.yaml"
 T0 = 1732400000000
-
-
-@pytest.fixture(scope="module")
-def crd(devcluster: DevCluster) -> DevCluster:
-    devcluster.kubectl("apply", "-f", str(CRD))
-    devcluster.kubectl("wait", "--for=condition=Established", "crd/rolloutbatches.tushare-rollout.io",
-                       "--timeout=60s")
-    return devcluster
 
 
 def rb(name: str, **spec: object) -> str:

@@ -17,7 +17,6 @@ import pytest
 from tushare_rollout.devcluster import DevCluster
 
 ROOT = Path(__file__).parents[2]
-CRD = ROOT / "crds" / "rolloutbatch.yaml"
 EXAMPLE = ROOT / "docs" / "examples" / "rolloutbatch.yaml"
 VENV_BIN = Path(sys.executable).parent  # where `pip install -e .` put kubectl-rolloutbatch
 T0 = 1732400000000  # the example's flags.updatedAt
@@ -58,12 +57,9 @@ def failed_b(generation: int = 1) -> dict:
 
 
 @pytest.fixture(scope="module")
-def crd(devcluster: DevCluster) -> DevCluster:
-    devcluster.kubectl("apply", "-f", str(CRD))
-    devcluster.kubectl("wait", "--for=condition=Established", "crd/rolloutbatches.tushare-rollout.io",
-                       "--timeout=60s")
+def crd(crd: DevCluster) -> DevCluster:
     assert (VENV_BIN / "kubectl-rolloutbatch").is_file(), "run `pip install -e .` so the plugin is in the venv"
-    return devcluster
+    return crd
 
 
 @pytest.fixture

@@ -15,15 +15,7 @@ import pytest
 from tushare_rollout.devcluster import DevCluster
 from tushare_rollout.devcluster.process import ManagedProcess, free_port
 
-ROOT = Path(__file__).parents[2]
 STARTUP_TIMEOUT = 15.0  # imports and kopf's startup take 2-4 s on the 2-core machine
-
-
-@pytest.fixture(scope="module")
-def crd(devcluster: DevCluster) -> None:
-    devcluster.kubectl("apply", "-f", str(ROOT / "crds" / "rolloutbatch.yaml"))
-    devcluster.kubectl("wait", "--for=condition=Established", "crd/rolloutbatches.tushare-rollout.io",
-                       "--timeout=60s")
 
 
 def healthz(url: str) -> bool:

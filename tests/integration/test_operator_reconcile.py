@@ -18,13 +18,6 @@ from tushare_rollout.operator.settings import OperatorSettings
 ROOT = Path(__file__).parents[2]
 
 
-@pytest.fixture(scope="module")
-def crd(devcluster: DevCluster) -> None:
-    devcluster.kubectl("apply", "-f", str(ROOT / "crds" / "rolloutbatch.yaml"))
-    devcluster.kubectl("wait", "--for=condition=Established", "crd/rolloutbatches.tushare-rollout.io",
-                       "--timeout=60s")
-
-
 @pytest.fixture
 def reconciler(devcluster: DevCluster, crd: None) -> Reconciler:
     api = config.new_client_from_config(config_file=devcluster.env()["KUBECONFIG"])
