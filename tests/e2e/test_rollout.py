@@ -201,3 +201,47 @@ def test_probes_in_status_decide_whether_premarket_may_be_turned_on(stack: Stack
     assert flags["p2SpecialPermissionStkPremarketV1"]["effective"] is True
     probe_jobs = [probe_job_name(f"{stack.namespace}/p0", t) for t in ("first", "second")]
     assert sorted(j for j in stack.jobs("p0") if "probe" in j) == sorted(probe_jobs)
+
+
+P2_FUTURES = {"p1Enabled": True, "p2Enabled": True, "p2FuturesMicrostructureV1": True}
+
+
+def test_phase_d_publishes_only_the_p2_modules_in_force(stack: Stack) -> None:
+    stack.apply("p2", targetPhase="D", flags=P2_FUTURES, universe={"fxWhitelist": ["USDCNH.FXCM"]})
+    stack.wait("p2", "Ready")
+    status = stack.get("p2")["status"]
+    assert [status["phases"][p]["state"] for p in "ABCD"] == ["Passed"] * 4
+    assert [j["name"] for j in status["phases"]["D"]["jobs"]] == [
+        "p2-d-probe-1", "p2-d-ingest-1", "p2-d-gate-1", "p2-d-publish-1"]
+    assert {p["api"] for p in status["probes"]} >= {"fut_wsr", "fut_holding", "stk_premarket"}
+    switches = dict(stack.sql("SELECT module, enabled FROM read_switch WHERE batch = 'P2'"))
+    assert switches == {"p2_futures_microstructure": True, "p2_realtime_index": False,
+                        "p2_realtime_equity_etf": False, "p2_stk_premarket": False}
+    assert stack.sql("SELECT count(*) FROM v_fut_holding")[0][0] > 0
+    assert stack.sql("SELECT count(*) FROM v_fut_warehouse_receipt")[0][0] > 0
+    assert stack.sql("SELECT count(*) FROM stk_premarket") == [(0,)]  # its sub-flag is off: not even fetched
+    crons = json.loads(stack.kubectl("get", "cronjobs", "-o", "json").stdout)["items"]
+    assert {c["metadata"]["name"] for c in crons} == {"p2-b-daily", "p2-c-daily", "p2-d-daily"}
+
+
+def test_a_p2_gate_failure_freezes_only_d_and_e_and_p0_p1_stay_published_and_current(stack: Stack) -> None:
+    # a receipt whose change does not add up, on a trading day of the window, by a real P2 run
+    run = stack.sql("INSERT INTO ingest_runs (batch, dataset, mode, status, finished_at, window_start, window_end)"
+                    " VALUES ('P2', 'fut_wsr', 'backfill', 'succeeded', now(), '2024-01-10', '2024-01-10')"
+                    " RETURNING run_id")[0][0]
+    stack.sql("INSERT INTO fut_warehouse_receipt (trade_date, exchange, symbol, warehouse, wh_id, grade, brand,"
+              f" pre_vol, vol, vol_chg, run_id) VALUES ('2024-01-10', 'SHFE', 'CU', 'seeded', 'X1', '-', '-', 10, 20,"
+              f" 99, {run})")
+    stack.apply("p2", targetPhase="E", flags=P2_FUTURES, universe={"fxWhitelist": ["USDCNH.FXCM"]})
+    stack.wait("p2", "Stalled")
+    stack.wait("p2", "RolledBack")
+    status = stack.get("p2")["status"]
+    d = status["phases"]["D"]
+    assert d["state"] == "Failed" and "quality.warehouse_receipts_add_up" in {f["check"] for f in d["gate"]["failed"]}
+    assert [status["phases"][p]["state"] for p in "ABC"] == ["Passed"] * 3 and status["phases"]["E"]["state"] == \
+        "Frozen"
+    switches = dict(stack.sql("SELECT module, enabled FROM read_switch"))
+    assert not any(on for m, on in switches.items() if m.startswith("p2_"))  # P2 rolled back
+    assert all(switches[m] for m in ("stock", "etf", "index", "future", "sge", "fx", "macro"))  # P0/P1 stay
+    crons = {c["metadata"]["name"] for c in json.loads(stack.kubectl("get", "cronjobs", "-o", "json").stdout)["items"]}
+    assert crons == {"p2-b-daily", "p2-c-daily"}  # P0 and P1 keep running; D has none

@@ -309,6 +309,14 @@ def test_a_failed_probe_job_is_acknowledged_with_a_warning_saying_how_to_probe_a
     assert any(e.type == "Warning" and "change spec.probeToken" in e.message for e in plan.events)
 
 
+def test_a_p2_sub_flag_whose_module_is_not_built_yet_is_shown_not_effective() -> None:
+    w = World(built=frozenset({"P0", "P1", "P2", "p2FuturesMicrostructureV1"}))
+    w.step(spec("A", flags={"p2Enabled": True, "p2RealtimeIndexV1": True, "p2FuturesMicrostructureV1": True}))
+    flags = {f["flag"]: f for f in w.status["effectiveFlags"]}
+    assert flags["p2FuturesMicrostructureV1"]["effective"] is True
+    assert flags["p2RealtimeIndexV1"]["effective"] is False and "not built" in flags["p2RealtimeIndexV1"]["reason"]
+
+
 def test_probes_are_shown_and_premarket_is_effective_only_with_a_granted_probe() -> None:
     flags = {"p2Enabled": True, "p2SpecialPermissionStkPremarketV1": True}
     w = World(probes=({"api": "stk_premarket", "outcome": "denied", "message": "40203: no permission"},))

@@ -22,13 +22,19 @@ P1_DATASETS = {"fx_obasic", "fx_daily", "cn_schedule", "cn_cpi", "cn_ppi", "cn_m
                "us_tycr", "us_trycr", "us_tbr", "us_tltr"}
 
 
+# P2 built so far: the futures microstructure module (receipts, positions) and the pre-open data
+P2_DATASETS = {"fut_wsr", "fut_holding", "stk_premarket"}
+
+
 def test_p0_and_p1_have_every_dataset_the_roadmap_names() -> None:
     assert {n for n, d in DATASETS.items() if d.batch.value == "P0"} == P0_DATASETS
     assert {n for n, d in DATASETS.items() if d.batch.value == "P1"} == P1_DATASETS
+    assert {n for n, d in DATASETS.items() if d.batch.value == "P2"} == P2_DATASETS
+    assert all(d.module and d.flag.startswith("p2") for d in DATASETS.values() if d.batch.value == "P2")
     assert set(FIRST) <= set(DATASETS)
 
 
-@pytest.mark.parametrize("name", sorted(P0_DATASETS | P1_DATASETS))
+@pytest.mark.parametrize("name", sorted(P0_DATASETS | P1_DATASETS | P2_DATASETS))
 def test_every_dataset_reads_real_fields_and_writes_real_columns_with_the_whole_key(name: str) -> None:
     dataset = DATASETS[name]
     assert set(dataset.fields.split(",")) <= set(APIS[dataset.api].field_names)

@@ -59,6 +59,15 @@ def scaled(name: str, factor: float) -> Col:
     return Col((name,), lambda r: None if r[name] is None else r[name] * factor)
 
 
+def key_part(name: str) -> Col:
+    """A key column the vendor sometimes leaves empty (a warehouse without an id): ``''`` rather than NULL.
+
+    >>> key_part("wh_id")({"wh_id": None}), key_part("wh_id")({"wh_id": "A1"})
+    ('', 'A1')
+    """
+    return Col((name,), lambda r: r[name] if r[name] is not None else "")
+
+
 def const(value: Any) -> Col:
     return Col((), lambda r: value)
 
@@ -127,6 +136,7 @@ class Dataset:
     period: str = ""  # PERIOD: the API's period unit, m (YYYYMM), q (YYYYQn), date (YYYYMMDD); each_m: one per month
     writer: Writer = Writer.UPSERT
     country: str = ""  # macro: CN or US
+    module: str = ""  # P2: the read_switch module (published per sub-flag); other batches publish whole
 
     @property
     def fields(self) -> str:
@@ -317,6 +327,33 @@ P1_DATASETS = [
     _macro("us_tltr", "date", "date", ("ltc", "cmt", "e_factor"), "US"),
 ]
 DATASETS.update({d.name: d for d in P1_DATASETS})
+
+PREMARKET_FLAG = "p2SpecialPermissionStkPremarketV1"
+P2_FUTURES = dict(batch=Batch.P2, flag="p2FuturesMicrostructureV1", module="p2_futures_microstructure")
+
+P2_DATASETS = [
+    Dataset("fut_wsr", "fut_wsr", plan=Plan.TRADE_DATE, calendar="SHFE", deadline=dt.time(19, 0), **P2_FUTURES,
+            targets=(Target("fut_warehouse_receipt", {
+                "trade_date": day("trade_date"), "exchange": src("exchange"), "symbol": src("symbol"),
+                **{c: key_part(c) for c in ("warehouse", "wh_id", "grade", "brand")},
+                **{c: src(c) for c in ("fut_name", "pre_vol", "vol", "vol_chg", "area", "year", "place", "pd",
+                                       "is_ct", "unit")},
+            }),)),
+    Dataset("fut_holding", "fut_holding", plan=Plan.TRADE_DATE, calendar="SHFE", deadline=dt.time(19, 0),
+            **P2_FUTURES,
+            targets=(Target("fut_holding", {
+                "trade_date": day("trade_date"), "exchange": src("exchange"), "symbol": src("symbol"),
+                **{c: src(c) for c in ("broker", "vol", "vol_chg", "long_hld", "long_chg", "short_hld",
+                                       "short_chg")},
+            }),)),
+    Dataset("stk_premarket", "stk_premarket", plan=Plan.TRADE_DATE, asset_class="stock", deadline=dt.time(9, 0),
+            batch=Batch.P2, flag=PREMARKET_FLAG, module="p2_stk_premarket",
+            targets=(Target("stk_premarket", {
+                "code": src("ts_code"), "trade_date": day("trade_date"),
+                **{c: src(c) for c in ("total_share", "float_share", "pre_close", "up_limit", "down_limit")},
+            }),)),
+]
+DATASETS.update({d.name: d for d in P2_DATASETS})
 
 # what must be stored before the rest can be planned: calendars and instruments
 FIRST = ("trade_cal", "stock_basic", "fund_basic", "index_basic", "fut_basic", "sge_basic", "fx_obasic",

@@ -81,6 +81,8 @@ def record_targets(conn: Connection, datasets: list[Dataset], start: dt.date, co
             conn.execute(text(
                 "UPDATE ingest_targets SET enabled = false, updated_at = now() WHERE dataset = :d AND enabled"
                 " AND NOT (scope = ANY(:codes))"), {"d": d.name, "codes": codes.get(d.codes, [])})
+    if not rows:
+        return
     conn.execute(text(
         "INSERT INTO ingest_targets (dataset, scope, batch, asset_class, start_date, enabled)"
         " VALUES (:d, :scope, :batch, :ac, :start, true) ON CONFLICT (dataset, scope) DO UPDATE SET"

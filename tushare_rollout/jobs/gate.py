@@ -120,6 +120,9 @@ def _gate(conn: Connection, settings: JobSettings, phase: str, as_of: dt.datetim
     off = status.applicability(conn, settings.rollout_batch)
     off = {d.name: off.get(d.name) for d in phase_datasets}
     datasets = [d for d in phase_datasets if off[d.name] is None]
+    if phase == "D" and phase_datasets and not datasets:  # P2's modules are optional: none in force is a pass
+        reasons = "; ".join(sorted(set(filter(None, off.values()))))
+        return GateOutcome(ExitCode.OK, f"gate D: nothing to check, no P2 module is in force ({reasons})")
     if phase != "A" and not datasets:
         why = (f"phase {phase} has no datasets yet" if not phase_datasets else
                f"every dataset of phase {phase} is switched off ({'; '.join(sorted(set(filter(None, off.values()))))})")

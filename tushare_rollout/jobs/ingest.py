@@ -116,8 +116,12 @@ def _ingest(engine: Engine, settings: JobSettings, chosen: list[Dataset], mode: 
         # a release is usable in)
         stages[0].insert(0, DATASETS["trade_cal"])
     with engine.begin() as conn:
-        loader.record_targets(conn, chosen, first, settings.followed)
-    outcomes: list[DatasetOutcome] = []
+        # a dataset whose flag is off or whose API was denied is skipped (P2 modules are optional)
+        off = status.applicability(conn, settings.rollout_batch) if settings.rollout_batch else {}
+        loader.record_targets(conn, [d for d in chosen if not off.get(d.name)], first, settings.followed)
+    outcomes: list[DatasetOutcome] = [DatasetOutcome(d.name, status="skipped", message=off[d.name])
+                                      for stage in stages for d in stage if off.get(d.name)]
+    stages = [[d for d in stage if not off.get(d.name)] for stage in stages]
     for stage in stages:
         with ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="ingest") as pool:
             outcomes += pool.map(lambda d: _one(engine, settings, d, mode, first, last, on_partition), stage)
@@ -216,11 +220,16 @@ RETRYABLE_CLASSES = {"rate_limited", "server_error", "database_error"}
 
 
 def _verdict(outcomes: list[DatasetOutcome], first: dt.date, last: dt.date) -> IngestResult:
+    skipped = [o for o in outcomes if o.status == "skipped"]
+    outcomes = [o for o in outcomes if o.status != "skipped"]
     failed = [o for o in outcomes if o.status != "succeeded"]
     rows = sum(o.tally.inserted + o.tally.updated for o in outcomes)
     summary = (f"{len(outcomes) - len(failed)}/{len(outcomes)} datasets loaded over {first:%Y%m%d}..{last:%Y%m%d}: "
                f"{sum(o.tally.partitions for o in outcomes)} partitions, {sum(o.tally.fetched for o in outcomes)} rows "
                f"fetched, {rows} written")
+    if skipped:
+        summary += "; skipped: " + "; ".join(f"{o.dataset} ({o.message})" for o in skipped)
+    outcomes = outcomes + skipped
     if not failed:
         return IngestResult(ExitCode.OK, outcomes, summary)
     reasons = "; ".join(f"{o.dataset}: {o.message}" for o in failed)

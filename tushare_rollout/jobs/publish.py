@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
+from .. import status
 from ..db import migrate
 from ..db.base import Batch
+from ..ingest.datasets import for_batch
 from . import ExitCode, Outcome, with_engine
 from .rollback import LOCK, PHASE_BATCH, Result, check_request
 from .settings import JobSettings
@@ -40,7 +42,7 @@ def run(settings: JobSettings, *, phase: str, modules: list[str] | None = None) 
             conn.execute(text(LOCK))
             known = list(conn.execute(text("SELECT module FROM read_switch WHERE batch = :b ORDER BY module"),
                                       {"b": batch.value}).scalars())
-            chosen = request["modules"] or known
+            chosen = request["modules"] or (_in_force(conn, settings.rollout_batch) if batch is Batch.P2 else known)
             unknown = [m for m in chosen if m not in known]
             if unknown:
                 return Result(ExitCode.BAD_CONFIGURATION, f"--module {', '.join(unknown)}: not a module of "
@@ -58,7 +60,13 @@ def run(settings: JobSettings, *, phase: str, modules: list[str] | None = None) 
     return outcome if isinstance(outcome, Result) else Result(outcome.code, outcome.message, request)
 
 
+def _in_force(conn, rollout_batch: str | None) -> list[str]:
+    """P2 is published per module: those with a dataset whose sub-flag is on and whose API is permitted."""
+    off = status.applicability(conn, rollout_batch)
+    return sorted({d.module for d in for_batch(Batch.P2) if d.module and not off.get(d.name)})
+
+
 def _summary(phase: str, batch: Batch, rollout_batch: str | None, switched: list[str], already: list[str]) -> str:
     parts = ([f"read switches turned on: {', '.join(switched)}"] if switched else []) + \
-        ([f"already on: {', '.join(already)}"] if already else [])
+        ([f"already on: {', '.join(already)}"] if already else []) or ["no module in force: nothing switched on"]
     return f"published phase {phase} ({batch.value}) of {rollout_batch}: {'; '.join(parts)}"

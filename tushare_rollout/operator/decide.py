@@ -34,6 +34,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from ..flags import P2_SUBFLAGS
 from .model import (
     Event, GateResult, JobRequest, Observed, ObservedJob, Plan, ScheduleRequest, Spec, flags_json, job_name,
     probe_job_name, schedule_name,
@@ -402,9 +403,8 @@ class _Decision:
         s, st = self.spec, self.st
         st["observedGeneration"] = s.generation
         st["lastFlagsUpdatedAt"] = s.flags.updatedAt
-        st["effectiveFlags"] = [
-            {"flag": f.flag, "set": f.set, "effective": f.effective, **({"reason": f.reason} if f.reason else {})}
-            for f in s.flags.all_effective(premarket_granted=self.premarket_granted())]
+        st["effectiveFlags"] = [self.flag_state(f) for f in s.flags.all_effective(
+            premarket_granted=self.premarket_granted())]
         st["probes"] = [dict(p) for p in self.observed.probes]
         st["stability"] = {b: {"days": n, "needed": s.stable_trading_days} for b, n in self.observed.streaks.items()}
         st.setdefault("frozenFrom", "")
@@ -447,6 +447,13 @@ class _Decision:
         self.condition(Condition.ROLLED_BACK, rolled_back, "RolledBack" if rolled_back else "NotRolledBack", "")
         if self.plan.requeue_after is None and state in (State.PROGRESSING, State.GATING, State.ROLLING_BACK):
             self.plan.requeue_after = 30.0
+
+    def flag_state(self, f: Any) -> dict[str, Any]:
+        """A flag in status: set, effective, and why not (a P2 module this release does not build yet)."""
+        reason, effective = f.reason, f.effective
+        if effective and f.flag in P2_SUBFLAGS and f.flag not in self.observed.built and "P2" in self.observed.built:
+            effective, reason = False, f"{f.flag}: its module is not built in this release yet"
+        return {"flag": f.flag, "set": f.set, "effective": effective, **({"reason": reason} if reason else {})}
 
     def premarket_granted(self) -> bool:
         return any(p.get("api") == "stk_premarket" and p.get("outcome") == "granted" for p in self.observed.probes)

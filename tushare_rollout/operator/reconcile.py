@@ -33,7 +33,8 @@ from .vocabulary import Step
 
 log = logging.getLogger(__name__)
 CONFLICT_RETRY_SECONDS = 0.5  # a lost status write is decided again this soon (Job names make it idempotent)
-BUILT = frozenset(d.batch.value for d in DATASETS.values())
+# what this release builds: the batches, and the P2 sub-flags whose module has datasets
+BUILT = frozenset({d.batch.value for d in DATASETS.values()} | {d.flag for d in DATASETS.values()})
 
 
 @dataclass

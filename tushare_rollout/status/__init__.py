@@ -18,12 +18,14 @@ def applicability(conn: Connection, rollout_batch: str | None = None) -> dict[st
     """Per dataset: ``None`` when it applies, else why not (``flag off: ...``, ``no permission: ...``).
 
     Flags come from the newest recorded ``rollout_flags_v1`` (with none on record every dataset
-    applies); a dataset whose API the newest permission probe found denied has no permission.
+    applies); a dataset whose API the newest permission probe (of ``rollout_batch``, when given) found
+    denied has no permission.
     """
     flags = latest_flags(conn, rollout_batch)
     probes = {api: (outcome, message) for api, outcome, message in conn.execute(text(
         "SELECT DISTINCT ON (api_name) api_name, outcome, message FROM permission_probes"
-        " ORDER BY api_name, probed_at DESC, probe_id DESC"))}
+        " WHERE CAST(:rb AS text) IS NULL OR rollout_batch = :rb ORDER BY api_name, probed_at DESC, probe_id DESC"),
+        {"rb": rollout_batch})}
     premarket = probes.get("stk_premarket", ("",))[0] == "granted"
     out: dict[str, str | None] = {}
     for name, d in DATASETS.items():

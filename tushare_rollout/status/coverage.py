@@ -62,7 +62,11 @@ class Coverage:
 OVERRIDES: dict[str, dict] = {
     "suspend_d": {"expect": Expect.ANSWERED},
     "index_weight": {"expect": Expect.MONTH_END},
-    "cn_schedule": {"expect": Expect.SNAPSHOT},  # the release calendar: it exists (its use is checked by the gate)
+    "cn_schedule": {"expect": Expect.SNAPSHOT},
+    # P2's day-by-day lists have no universe rule of their own: the day's answer must be stored
+    "fut_wsr": {"expect": Expect.ANSWERED},
+    "fut_holding": {"expect": Expect.ANSWERED},
+    "stk_premarket": {"expect": Expect.ANSWERED},  # the release calendar: it exists (its use is checked by the gate)
 }
 # daily macro series follow their market's sessions: Shibor the SSE's, the US curves NYSE's (not stored)
 MACRO_CALENDAR = {"shibor": "SSE", "us_tycr": "XNYS", "us_trycr": "XNYS", "us_tbr": "XNYS", "us_tltr": "XNYS"}
