@@ -15,12 +15,20 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tushare_rollout.devcluster import DevCluster, DevClusterSettings
+from tushare_rollout.tushare.server.app import LocalTushareServer
 
 
 @pytest.fixture(scope="session")
 def devcluster() -> Iterator[DevCluster]:
     with DevCluster.start(DevClusterSettings()) as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="module")
+def tushare() -> Iterator[LocalTushareServer]:
+    """The local Tushare-compatible server (seed 7), one per test module, over real HTTP."""
+    with LocalTushareServer(seed=7).start() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -35,12 +35,6 @@ WINDOW = {"backfillStart": "20240102", "backfillEnd": "20240131"}
 WAIT = "300s"
 
 
-@pytest.fixture(scope="module")
-def tushare() -> Iterator[LocalTushareServer]:
-    with LocalTushareServer(seed=7).start() as server:
-        yield server
-
-
 @dataclass
 class Stack:
     cluster: DevCluster

@@ -1,5 +1,5 @@
 """The end-to-end fixtures live in bed.py (the tests import its helpers too)."""
 
-from bed import bed, stack, tushare
+from bed import bed, stack
 
-__all__ = ["bed", "stack", "tushare"]
+__all__ = ["bed", "stack"]

@@ -30,12 +30,6 @@ P0 = sorted(n for n, d in DATASETS.items() if d.batch is Batch.P0)
 
 
 @pytest.fixture(scope="module")
-def tushare() -> Iterator[LocalTushareServer]:
-    with LocalTushareServer(seed=7).start() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def template(devcluster: DevCluster, tushare: LocalTushareServer) -> Iterator[str]:
     """A database holding a clean P0 backfill, the flags and the rollback baseline (no connections left)."""
     name = "gates_template"

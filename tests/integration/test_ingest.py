@@ -39,12 +39,6 @@ PROBE = {
 FAST_CLIENT = {**helpers.FAST_CLIENT, "TSR_TUSHARE__TIMEOUT": "2"}  # the fault tests want timeouts to bite early
 
 
-@pytest.fixture(scope="module")
-def tushare() -> Iterator[LocalTushareServer]:
-    with LocalTushareServer(seed=7).start() as server:
-        yield server
-
-
 def cli_env(database_url: str, server: LocalTushareServer, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TSR_", "JOB_COMPLETION"))}
     return {**env, "DATABASE_URL": database_url, "TUSHARE_API_URL": server.url, "TUSHARE_TOKEN": "demo:all",

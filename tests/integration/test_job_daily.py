@@ -25,12 +25,6 @@ START, LOADED_TO, DAY = "20240102", "20240125", "20240131"
 
 
 @pytest.fixture(scope="module")
-def tushare() -> Iterator[LocalTushareServer]:
-    with LocalTushareServer(seed=7).start() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def template(devcluster: DevCluster, tushare: LocalTushareServer) -> Iterator[str]:
     name = "daily_template"
     p0_backfill_database(devcluster, tushare, name, START, LOADED_TO)

@@ -41,12 +41,6 @@ def checksums(engine: Engine) -> dict[str, tuple[int, str]]:
 
 
 @pytest.fixture(scope="module")
-def tushare() -> Iterator[LocalTushareServer]:
-    with LocalTushareServer(seed=7).start() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def template(devcluster: DevCluster, tushare: LocalTushareServer) -> Iterator[str]:
     """A database holding a clean P0 backfill (no connections left)."""
     name = "rollback_template"

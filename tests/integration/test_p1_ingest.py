@@ -26,12 +26,6 @@ START, END = "20230102", "20241231"
 WHITELIST = ["USDCNH.FXCM", "EURUSD.FXCM"]
 
 
-@pytest.fixture(scope="module")
-def tushare() -> Iterator[LocalTushareServer]:
-    with LocalTushareServer(seed=7).start() as server:
-        yield server
-
-
 @dataclass
 class P1:
     engine: Engine

@@ -4,23 +4,13 @@ whole, skipped when their sub-flag is off or their API denied, and checked by ga
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import text
 
 from tushare_rollout.db.engine import make_engine
-from tushare_rollout.tushare.server.app import LocalTushareServer
 
 from helpers import cli, cli_env
 
 START, END = "20240102", "20240131"
-
-
-@pytest.fixture(scope="module")
-def tushare() -> Iterator[LocalTushareServer]:
-    with LocalTushareServer(seed=7).start() as server:
-        yield server
 
 
 def test_the_p2_modules_in_force_are_loaded_whole_and_pass_gate_d(migrated_url: str, tushare) -> None:

@@ -150,6 +150,16 @@ class Plan:
     requeue_after: float | None = None  # seconds; None: wait for the next event
 
 
+def _named(rollout: str, suffix: str, limit: int) -> str:
+    """``<rolloutbatch name><suffix>``, DNS-safe and at most ``limit`` characters (a long name is cut and
+    keeps a digest of itself, so two long names stay apart)."""
+    base = re.sub(r"[^a-z0-9-]", "-", rollout.split("/")[-1].lower()).strip("-") or "rb"
+    if len(base) + len(suffix) > limit:
+        digest = hashlib.sha1(base.encode()).hexdigest()[:6]
+        base = base[:limit - len(suffix) - 7].rstrip("-") + "-" + digest
+    return base + suffix
+
+
 def job_name(rollout: str, phase: Phase, step: Step, attempt: int) -> str:
     """A deterministic, DNS-safe Job name (at most 63 characters: it also becomes a label value).
 
@@ -158,12 +168,7 @@ def job_name(rollout: str, phase: Phase, step: Step, attempt: int) -> str:
     >>> len(job_name("data/" + "x" * 80, Phase.B, Step.ROLLBACK, 12)) <= 63
     True
     """
-    base = re.sub(r"[^a-z0-9-]", "-", rollout.split("/")[-1].lower()).strip("-") or "rb"
-    suffix = f"-{phase.value.lower()}-{step.value}-{attempt}"
-    if len(base) + len(suffix) > 63:
-        digest = hashlib.sha1(base.encode()).hexdigest()[:6]
-        base = base[:63 - len(suffix) - 7].rstrip("-") + "-" + digest
-    return base + suffix
+    return _named(rollout, f"-{phase.value.lower()}-{step.value}-{attempt}", 63)
 
 
 def schedule_name(rollout: str, phase: Phase) -> str:
@@ -174,12 +179,7 @@ def schedule_name(rollout: str, phase: Phase) -> str:
     >>> len(schedule_name("data/" + "x" * 80, Phase.C)) <= 52
     True
     """
-    base = re.sub(r"[^a-z0-9-]", "-", rollout.split("/")[-1].lower()).strip("-") or "rb"
-    suffix = f"-{phase.value.lower()}-daily"
-    if len(base) + len(suffix) > 52:
-        digest = hashlib.sha1(base.encode()).hexdigest()[:6]
-        base = base[:52 - len(suffix) - 7].rstrip("-") + "-" + digest
-    return base + suffix
+    return _named(rollout, f"-{phase.value.lower()}-daily", 52)
 
 
 def probe_job_name(rollout: str, token: str) -> str:
