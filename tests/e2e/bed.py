@@ -74,6 +74,13 @@ class Stack:
         assert done.returncode == 0, (done.stderr, json.dumps(self.get(name).get("status"), indent=1)[-3000:],
                                       self.log.read_text()[-3000:])
 
+    def wait_for(self, name: str, jsonpath: str, value: str) -> None:
+        """Until ``{jsonpath}`` of the object reads ``value``; on timeout, fail showing its status."""
+        done = self.kubectl("wait", f"rb/{name}", f"--for=jsonpath={{{jsonpath}}}={value}", f"--timeout={WAIT}",
+                            check=False)
+        assert done.returncode == 0, (done.stderr, json.dumps(self.get(name).get("status"), indent=1)[-4000:],
+                                      self.log.read_text()[-2000:])
+
     def jobs(self, name: str) -> list[str]:
         out = self.kubectl("get", "jobs", "-l", f"tushare-rollout.io/rolloutbatch={name}", "-o",
                            "jsonpath={.items[*].metadata.name}").stdout.split()

@@ -245,3 +245,32 @@ def test_a_p2_gate_failure_freezes_only_d_and_e_and_p0_p1_stay_published_and_cur
     assert all(switches[m] for m in ("stock", "etf", "index", "future", "sge", "fx", "macro"))  # P0/P1 stay
     crons = {c["metadata"]["name"] for c in json.loads(stack.kubectl("get", "cronjobs", "-o", "json").stdout)["items"]}
     assert crons == {"p2-b-daily", "p2-c-daily"}  # P0 and P1 keep running; D has none
+
+
+def test_d_waits_for_three_clean_trading_days_and_a_holiday_neither_breaks_nor_extends_the_streak(
+        stack: Stack) -> None:
+    # 2 and 3 April 2024 are trading days; 4-7 April are the Qingming holiday and a weekend; 8 April trades
+    stack.apply("p2", targetPhase="D", flags=P2_FUTURES, gates={"stableTradingDays": 3},
+                universe={"fxWhitelist": ["USDCNH.FXCM"], "backfillStart": "20240402", "backfillEnd": "20240403"})
+    stack.wait_for("p2", ".status.phases.D.state", "Waiting")
+    status = stack.get("p2")["status"]
+    assert status["phases"]["C"]["state"] == "Passed" and status["phases"]["D"]["reason"] == "StabilityStreakShort"
+    assert "P0 2 of 3 clean trading days" in status["phases"]["D"]["message"]
+    assert status["stability"] == {"P0": {"days": 2, "needed": 3}, "P1": {"days": 2, "needed": 3}}
+    assert not [j for j in stack.jobs("p2") if "-d-" in j]  # D started nothing
+    # the next trading day, after the holiday: the daily runs load and gate it
+    stack.patch("p2", {"universe": {"backfillEnd": "20240408"}})
+    for phase in ("b", "c"):
+        stack.kubectl("wait", f"cronjob/p2-{phase}-daily", "--for=jsonpath={.spec.jobTemplate.spec.template.spec"
+                      ".containers[0].args[5]}=20240408", f"--timeout={WAIT}")
+        stack.kubectl("create", "job", f"p2-{phase}-daily-day3", f"--from=cronjob/p2-{phase}-daily")
+        stack.kubectl("wait", f"job/p2-{phase}-daily-day3", "--for=condition=Complete", f"--timeout={WAIT}")
+    stack.wait("p2", "Ready")
+    status = stack.get("p2")["status"]
+    assert {b: status["stability"][b] for b in ("P0", "P1")} == {"P0": {"days": 3, "needed": 3},
+                                                                 "P1": {"days": 3, "needed": 3}}
+    assert status["phases"]["D"]["state"] == "Passed"
+    holiday = "trade_date BETWEEN '2024-04-04' AND '2024-04-07'"
+    assert stack.sql(f"SELECT count(*) FROM daily_bar WHERE {holiday} AND asset_class <> 'fx'") == [(0,)]
+    fx = stack.sql(f"SELECT trade_date FROM daily_bar WHERE {holiday} AND asset_class = 'fx' ORDER BY 1")
+    assert [str(d) for (d,) in fx] == ["2024-04-04", "2024-04-05"]  # FX trades on GMT weekdays, holidays or not

@@ -142,6 +142,12 @@ def _partitions(engine: Engine, settings: JobSettings, dataset: Dataset, mode: s
             # either side in calendar days (exchanges publish their calendars ahead)
             first, last = last - dt.timedelta(days=31), last + dt.timedelta(days=31)
             days = []
+        elif dataset.plan is Plan.EXCHANGE:
+            # a backfill stores the calendar of every month the window touches: month-end snapshots and
+            # the matrix need the whole month (exchanges publish their calendars ahead)
+            first = first.replace(day=1)
+            last = dt.date(last.year + last.month // 12, last.month % 12 + 1, 1) - dt.timedelta(days=1)
+            days = []
         elif mode == "incremental" and dataset.plan is Plan.PERIOD:
             # macro values are revised months later (GDP: about nine): look back a year and a bit
             first = max(first, last - dt.timedelta(days=MACRO_LOOKBACK_DAYS))
