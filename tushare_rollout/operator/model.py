@@ -188,8 +188,7 @@ def probe_job_name(rollout: str, token: str) -> str:
     >>> probe_job_name("data/p0", "2024-11-24")
     'p0-probe-83008a'
     """
-    base = re.sub(r"[^a-z0-9-]", "-", rollout.split("/")[-1].lower()).strip("-")[:48] or "rb"
-    return f"{base}-probe-{hashlib.sha1(token.encode()).hexdigest()[:6]}"
+    return _named(rollout, f"-probe-{hashlib.sha1(token.encode()).hexdigest()[:6]}", 63)
 
 
 def flags_json(flags: RolloutFlags) -> str:

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, text
 
 from ..db import metadata
 from ..ingest.datasets import GMT_WEEKDAYS
+from ..ingest.vintages import BEIJING, RULES, period_end
 from .coverage import COVERAGE, Coverage, Expect
 
 SAMPLE = 10  # keys per explain sample
@@ -402,8 +403,6 @@ def _answered_cells(conn: Connection, rule: Coverage, first: dt.date, last: dt.d
 def _released_cells(conn: Connection, rule: Coverage, first: dt.date, last: dt.date) -> list[Cell]:
     """A cell per period whose release (the series' lag rule) falls by the end of ``last``: complete when
     every declared series has a value for it, partial when some do, missing when none."""
-    from ..ingest.vintages import BEIJING, RULES, period_end
-
     release = RULES.get(rule.dataset)
     due_by = dt.datetime.combine(last, dt.time(23, 59, 59), BEIJING)
     # when a period is due: its official release (the stored calendar) plus a grace, else its lag rule
