@@ -7,7 +7,7 @@ import signal
 import sys
 import time
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Iterator, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Iterator, Mapping
 
 import typer
 from rich.console import Console
@@ -68,14 +68,14 @@ def _running_cluster(settings: DevClusterSettings) -> Iterator[DevCluster]:
 
 
 @contextmanager
-def _running_stack(cluster: DevCluster) -> Iterator[FullStack]:
+def _running_stack(cluster: DevCluster, **options: Any) -> Iterator[FullStack]:
     """Start the full stack on a running dev cluster, with progress on stderr; stop it on exit, Ctrl-C or SIGTERM."""
     from .devcluster.stack import FullStack
 
     started = time.monotonic()
     try:
         with err.status("starting the Tushare server, the database, the CRD, the operator and the Job runner ..."):
-            stack = FullStack.start(cluster)
+            stack = FullStack.start(cluster, **options)
     except (RuntimeError, OSError) as exc:  # StartupError, PostgresUnavailable, a port taken, ...
         err.print(f"[red]the full stack failed to start:[/red] {escape(str(exc))}")
         raise typer.Exit(3) from None
@@ -250,6 +250,38 @@ def job_daily(
         out = Console(width=max(Console().width, 140))
         out.print(render.table(outcome.gated.report, passes=False))
         out.print(render.summary(outcome.gated.report))
+    write_termination_log(outcome.as_json(), settings.termination_log)
+    typer.echo(outcome.message, err=outcome.code != 0)
+    raise typer.Exit(int(outcome.code))
+
+
+@job_app.command("realtime")
+def job_realtime(
+    now: Annotated[str | None, typer.Option(metavar="ISO-TIME", help=(
+        "The moment to act as (with its offset, e.g. 2024-01-05T10:00:00+08:00; default: now). For drills: the "
+        "server answers as of its own clock."))] = None,
+) -> None:
+    """Phase D's realtime CronJob: snapshot today's session for the P2 realtime datasets in force.
+
+    Outside an SSE trading session it fetches nothing and exits 0. Exit codes as `job ingest`.
+    """
+    import datetime as dt
+    import logging
+
+    from .jobs import realtime, write_termination_log
+
+    try:
+        moment = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.timezone.utc)
+    except ValueError as exc:
+        typer.echo(f"bad argument: --now is an ISO time with its offset ({exc})", err=True)
+        raise typer.Exit(4) from None
+    if moment.tzinfo is None:
+        typer.echo("bad argument: --now needs its UTC offset (e.g. +08:00 for Beijing)", err=True)
+        raise typer.Exit(4)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    settings = _job_settings()
+    outcome = realtime.run(settings, now=lambda: moment)
     write_termination_log(outcome.as_json(), settings.termination_log)
     typer.echo(outcome.message, err=outcome.code != 0)
     raise typer.Exit(int(outcome.code))
@@ -515,7 +547,8 @@ def demo(
         raise typer.Exit(4)
     code = 130  # unless the rollout ends
     try:
-        with _running_cluster(DevClusterSettings()) as cluster, _running_stack(cluster) as stack:
+        with _running_cluster(DevClusterSettings()) as cluster, \
+                _running_stack(cluster, token=show.DEMO_TOKEN) as stack:
             Console(width=120).print(show.components(stack))
             code = show.rollout(stack, start, end, timeout=timeout)
             if keep:

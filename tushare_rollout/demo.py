@@ -30,7 +30,10 @@ from .operator.manifests import GROUP, LABEL_PHASE, LABEL_RB, LABEL_STEP, PLURAL
 from .operator.vocabulary import PHASES, Condition, PhaseState
 from .tushare.server.app import LocalTushareServer
 
-EXAMPLE = ROOT / "docs" / "examples" / "rolloutbatch-phase-c.yaml"  # the highest phase this release builds
+EXAMPLE = ROOT / "docs" / "examples" / "rolloutbatch-phase-d.yaml"  # the highest phase this release builds
+# the demo's Tushare account: 5000 points with the historical-minute permission, but neither the realtime
+# nor the premarket one, so the permission probes find those APIs denied and D goes on without them
+DEMO_TOKEN = "demo:5000:minutes"
 STYLE = {"Passed": "green", "Succeeded": "green", "Complete": "green", "True": "green", "Running": "cyan",
          "Progressing": "cyan", "Gating": "cyan", "Failed": "red", "Stalled": "red", "Frozen": "magenta",
          "RollingBack": "yellow", "RolledBack": "yellow", "Waiting": "yellow", "Pending": "grey50"}
@@ -67,6 +70,8 @@ def rollout(stack: FullStack, start: str, end: str, *, timeout: float) -> int:
     if not terminal:
         out.line()  # a Live written to a file leaves its last line open
     _print_matrix(out, stack, start, end)
+    if (outcome.rolloutbatch.get("status") or {}).get("probes"):
+        out.print(modules_table(outcome.rolloutbatch, _applicability(stack, f"{stack.namespace}/{name}")))
     out.print(conditions_table(outcome.rolloutbatch))
     if outcome.code == 0:
         out.print(f"[green]rolloutbatch {stack.namespace}/{name} is Ready:[/green] {escape(outcome.reason)}")
@@ -248,6 +253,41 @@ def _print_matrix(out: Console, stack: FullStack, start: str, end: str) -> None:
     out.print(status_render.table(cells))
     if any(c.status in ("partial", "missing") for c in cells):
         out.print(status_render.problems(cells))
+
+
+def _applicability(stack: FullStack, rollout_batch: str) -> dict[str, str | None]:
+    from . import status
+    from .db import engine as db_engine
+
+    engine = db_engine.make_engine(stack.database_url)
+    try:
+        with engine.connect() as conn:
+            return status.applicability(conn, rollout_batch)
+    finally:
+        engine.dispose()
+
+
+def modules_table(rb: dict[str, Any], off: dict[str, str | None]) -> Table:
+    """P2's modules: each sub-flag, each API's newest probe, and whether its dataset is in force or
+    ``not_applicable`` (and why)."""
+    from .db.base import Batch
+    from .ingest.datasets import for_batch
+
+    status = rb.get("status") or {}
+    probes = {p["api"]: p for p in status.get("probes") or []}
+    flags = {f["flag"]: f for f in status.get("effectiveFlags") or []}
+    t = Table(title="P2 modules (gray release)", title_justify="left")
+    for column in ("module", "sub-flag", "dataset", "probe", "state"):
+        t.add_column(column, overflow="fold")
+    for d in sorted(for_batch(Batch.P2), key=lambda d: (d.module, d.name)):
+        flag = flags.get(d.flag, {})
+        probe = probes.get(d.api, {})
+        why = off.get(d.name)
+        state = Text("in force", style="green") if why is None else Text(f"not_applicable: {why}", style="grey50")
+        outcome = probe.get("outcome", "-")
+        t.add_row(d.module, f"{d.flag} {'on' if flag.get('effective') else 'off'}", d.name,
+                  Text(outcome, style={"granted": "green", "denied": "red"}.get(outcome, "")), state)
+    return t
 
 
 def _print_failure_logs(out: Console, stack: FullStack, outcome: Outcome, lines: int = 15) -> None:

@@ -22,8 +22,9 @@ P1_DATASETS = {"fx_obasic", "fx_daily", "cn_schedule", "cn_cpi", "cn_ppi", "cn_m
                "us_tycr", "us_trycr", "us_tbr", "us_tltr"}
 
 
-# P2 built so far: the futures microstructure module (receipts, positions) and the pre-open data
-P2_DATASETS = {"fut_wsr", "fut_holding", "stk_premarket"}
+# P2's wave 1: minute history, realtime snapshots, the futures microstructure and the pre-open data
+P2_DATASETS = {"idx_mins", "rt_idx_k", "rt_idx_min", "stk_mins", "rt_etf_k", "rt_min", "ft_mins", "fut_wsr",
+               "fut_holding", "stk_premarket"}
 
 
 def test_p0_and_p1_have_every_dataset_the_roadmap_names() -> None:
@@ -120,3 +121,47 @@ def test_a_shard_that_does_not_exist_is_refused() -> None:
 )
 def test_lookback_counts_trading_days(last: dt.date, days: int, window) -> None:
     assert lookback(DAYS, last, days) == window
+
+
+def _open_days(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)
+            if (first + dt.timedelta(days=i)).weekday() < 5]
+
+
+@pytest.mark.parametrize("name, per_window", [("idx_mins", 33), ("stk_mins", 33), ("ft_mins", 14)])
+def test_minute_windows_never_pass_the_row_cap_nor_a_month_and_cover_every_day_once(name: str,
+                                                                                   per_window: int) -> None:
+    from tushare_rollout.ingest.windows import ROW_CAP, minute_windows
+
+    dataset = DATASETS[name]
+    days = _open_days(dt.date(2024, 1, 1), dt.date(2024, 6, 30))
+    parts = minute_windows(dataset, {"X": days}, days, days[0], days[-1])
+    covered = [d for p in parts for d in days if p.params["start_date"] < f"{d:%Y-%m-%d} 09:00:00"
+               and f"{d:%Y-%m-%d} 15:00:00" < p.params["end_date"]]
+    assert covered == days  # each open day in exactly one window
+    spans = [[d for d in days if p.params["start_date"] < f"{d:%Y-%m-%d} 09:00:00" < p.params["end_date"]]
+             for p in parts]
+    assert max(len(s) for s in spans) <= per_window and per_window * dataset.bars_per_day <= ROW_CAP
+    assert all(s[0].month == s[-1].month for s in spans)
+    assert len({p.key for p in parts}) == len(parts)
+
+
+def test_a_futures_window_starts_after_the_previous_day_so_its_night_session_comes_with_it() -> None:
+    from tushare_rollout.ingest.windows import minute_windows
+
+    calendar = [dt.date(2024, 1, 5), dt.date(2024, 1, 8), dt.date(2024, 1, 9), dt.date(2024, 1, 10)]
+    # the contract was the most traded on the 8th and the 10th, not on the 9th: two windows, no gap filled
+    parts = minute_windows(DATASETS["ft_mins"], {"CU2403.SHF": [calendar[1], calendar[3]]}, calendar,
+                           calendar[0], calendar[-1])
+    assert [(p.key, p.params["start_date"], p.params["end_date"]) for p in parts] == [
+        ("CU2403.SHF:20240108-20240108", "2024-01-05 15:30:00", "2024-01-08 15:30:00"),  # Friday night included
+        ("CU2403.SHF:20240110-20240110", "2024-01-09 15:30:00", "2024-01-10 15:30:00")]
+
+
+def test_realtime_calls_group_the_followed_codes_under_the_row_cap() -> None:
+    codes = [f"{i:06d}.SH" for i in range(10)]
+    parts = plan(DATASETS["rt_min"], [], dt.date(2024, 1, 5), dt.date(2024, 1, 5), codes=codes)
+    assert [p.params["ts_code"].count(",") + 1 for p in parts] == [4, 4, 2]  # 4 codes x 240 bars <= 1000 rows
+    assert all(p.refresh for p in parts)  # a snapshot is taken again every run
+    assert plan(DATASETS["rt_idx_k"], [], dt.date(2024, 1, 5), dt.date(2024, 1, 5), codes=codes)[0].params == {
+        "ts_code": ",".join(codes)}

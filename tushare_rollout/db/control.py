@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import AssetClass, Base, Batch, ReadModule, one_of
 
 RUN_STATUSES = ["running", "succeeded", "failed", "cancelled"]
-INGEST_MODES = ["backfill", "incremental", "daily"]
+INGEST_MODES = ["backfill", "incremental", "daily", "realtime"]
 ERROR_CLASSES = [
     "bad_token", "permission_denied", "rate_limited", "daily_quota", "bad_api_name", "bad_parameters",
     "server_error", "database_error", "bad_configuration", "cancelled", "internal",

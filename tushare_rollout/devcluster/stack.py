@@ -6,7 +6,8 @@
 * a fresh database, migrated to head;
 * the ``RolloutBatch`` CRD (``crds/rolloutbatch.yaml``), waited for until Established;
 * a namespace (default ``tushare-rollout``) with the Secrets ``tushare-rollout-db`` (``url``) and
-  ``tushare-rollout-token`` (``token``: ``demo:all``), created through stdin;
+  ``tushare-rollout-token`` (``token``: ``demo:all`` unless another demo tier is asked for), created
+  through stdin;
 * the operator (``python -m tushare_rollout operator``) as a child process, watching that namespace,
   its log in the stack's temporary directory;
 * the local Job runner for that namespace, standing in for kubelet and the Job controller.
@@ -55,13 +56,14 @@ class FullStack:
     operator and the local Job runner. Build it with :meth:`start`; it stops on ``with`` exit."""
 
     def __init__(self, cluster: DevCluster, *, namespace: str = DEFAULT_NAMESPACE, seed: int = 20240101,
-                 resync_seconds: float = 5.0) -> None:
+                 resync_seconds: float = 5.0, token: str = DEMO_TOKEN) -> None:
         if cluster.kubeconfig is None or cluster.postgres is None:
             raise ValueError("FullStack needs a started DevCluster")
         self.cluster = cluster
         self.namespace = namespace
         self.seed = seed
         self.resync_seconds = resync_seconds
+        self.token = token  # a demo tier of the local server (demo:5000:minutes, ...): what the rollout may call
         self.root: Path | None = None
         self.tushare: LocalTushareServer | None = None
         self.database: str | None = None
@@ -115,7 +117,7 @@ class FullStack:
             self._kubectl("create", "namespace", self.namespace)
             self._created_namespace = True
         secrets = [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": data}
-                   for name, data in ((DB_SECRET, {"url": self.database_url}), (TOKEN_SECRET, {"token": DEMO_TOKEN}))]
+                   for name, data in ((DB_SECRET, {"url": self.database_url}), (TOKEN_SECRET, {"token": self.token}))]
         # through stdin: a secret on a command line shows in the process list and in a failed command's message
         self._kubectl("-n", self.namespace, "apply", "-f", "-",
                       input=json.dumps({"apiVersion": "v1", "kind": "List", "items": secrets}))

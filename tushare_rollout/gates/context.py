@@ -62,7 +62,7 @@ class Context:
     def last_due(self, dataset: Dataset) -> dt.date:
         """The window's end for ``dataset``: the as-of day, or its newest due day for dated data
         (the day before ``first`` when nothing in the window is due yet)."""
-        if dataset.plan not in (Plan.TRADE_DATE, Plan.CODE):
+        if dataset.plan not in (Plan.TRADE_DATE, Plan.CODE, Plan.MINUTES):
             return self.last
         due = self.due_day(dataset)
         return min(self.last, due) if due else self.first - dt.timedelta(days=1)

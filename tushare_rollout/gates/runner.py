@@ -11,11 +11,12 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ..db.engine import first_line
-from . import baseline, p2, pit, quality, reconciliation, scheduling, stability
+from . import baseline, intraday, p2, pit, quality, reconciliation, scheduling, stability
 from .context import Context
 from .model import Check, Gate, Measurement, Result, Severity, grade
 
-GENERAL = [*stability.CHECKS, *reconciliation.CHECKS, *quality.CHECKS, *pit.CHECKS, *p2.CHECKS, *scheduling.CHECKS]
+GENERAL = [*stability.CHECKS, *reconciliation.CHECKS, *intraday.CHECKS, *quality.CHECKS, *pit.CHECKS, *p2.CHECKS,
+           *scheduling.CHECKS]
 ALL_CHECKS: dict[str, Check] = {c.name: c for c in [*baseline.CHECKS, *GENERAL]}
 PHASE_BATCHES = {"A": [], "B": ["P0"], "C": ["P1"], "D": ["P2"], "E": ["P0", "P1", "P2"]}
 

@@ -151,7 +151,12 @@ def _integrity(ctx: Context) -> list[Measurement]:
     tables = sorted({t.table for d in ctx.datasets for t in d.targets})
     orphans, sample = 0, []
     for table in tables:
-        window = " AND t.trade_date BETWEEN :first AND :last" if "trade_date" in metadata.tables[table].c else ""
+        columns = metadata.tables[table].c
+        moment = next((c for c in ("trade_time", "bar_time", "snapshot_at") if c in columns), None)
+        window = (" AND t.trade_date BETWEEN :first AND :last" if "trade_date" in columns else
+                  f" AND t.{moment} >= CAST(:first AS timestamp) AT TIME ZONE 'Asia/Shanghai'"
+                  f" AND t.{moment} < CAST(:last AS timestamp) AT TIME ZONE 'Asia/Shanghai' + interval '1 day'"
+                  if moment else "")
         rows = ctx.conn.execute(text(
             f"SELECT t.run_id, count(*) FROM {table} t WHERE NOT EXISTS"
             f" (SELECT 1 FROM ingest_runs r WHERE r.run_id = t.run_id){window} GROUP BY t.run_id"),

@@ -85,6 +85,33 @@ def mapped(name: str, table: Mapping[str, str]) -> Col:
     return Col((name,), lambda r: table.get(r[name]) if r[name] is not None else None)
 
 
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+def moment(name: str) -> Col:
+    """A ``YYYY-MM-DD HH:MM:SS`` Beijing time (the minute and realtime APIs) as an aware datetime.
+
+    >>> moment("trade_time")({"trade_time": "2024-01-02 09:31:00"}).isoformat()
+    '2024-01-02T09:31:00+08:00'
+    """
+    return Col((name,), lambda r: dt.datetime.strptime(r[name], "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING))
+
+
+def equity_class(code: str) -> str:
+    """Stock or ETF by the exchanges' code ranges: Shanghai funds start with 5, Shenzhen funds with 15/16.
+
+    >>> [equity_class(c) for c in ("600000.SH", "510300.SH", "159915.SZ", "000001.SZ")]
+    ['stock', 'etf', 'etf', 'stock']
+    """
+    number, _, exchange = code.partition(".")
+    fund = (exchange == "SH" and number.startswith("5")) or (exchange == "SZ" and number.startswith(("15", "16")))
+    return AssetClass.ETF.value if fund else AssetClass.STOCK.value
+
+
+def equity(name: str) -> Col:
+    return Col((name,), lambda r: equity_class(r[name]))
+
+
 # -- the table's vocabulary ---------------------------------------------------------------------------------
 
 
@@ -96,6 +123,8 @@ class Plan(enum.StrEnum):
     EXCHANGE = "exchange"  # one call per exchange over the window
     SNAPSHOT = "snapshot"  # a list API: one call per variant (e.g. list status), refreshed every run
     PERIOD = "period"  # a macro API: its own period range over the window, refetched every run (revisions)
+    MINUTES = "minutes"  # minute history: per followed code, windows of open days sized to the row cap
+    REALTIME = "realtime"  # a snapshot of today's session, per group of followed codes (job realtime only)
 
 
 class Writer(enum.StrEnum):
@@ -137,6 +166,8 @@ class Dataset:
     writer: Writer = Writer.UPSERT
     country: str = ""  # macro: CN or US
     module: str = ""  # P2: the read_switch module (published per sub-flag); other batches publish whole
+    bars_per_day: int = 0  # MINUTES: the most one-minute bars one code can have in a trading day (sizes windows)
+    codes_per_call: int = 1  # REALTIME: followed codes asked in one call (rows per call stay under the cap)
 
     @property
     def fields(self) -> str:
@@ -352,6 +383,61 @@ P2_DATASETS = [
                 "code": src("ts_code"), "trade_date": day("trade_date"),
                 **{c: src(c) for c in ("total_share", "float_share", "pre_close", "up_limit", "down_limit")},
             }),)),
+]
+
+# P2 minute history and realtime. A-share sessions have 240 one-minute bars (09:31-11:30, 13:01-15:00)
+# plus, at some vendors, a 09:30 auction bar; a futures day has at most 225 day bars and 330 night
+# bars (21:01-02:30, SHFE precious metals and INE crude). Windows are sized to the 8000-row cap with that.
+EQUITY_BARS, FUTURES_BARS = 241, 555
+P2_INDEX = dict(batch=Batch.P2, flag="p2RealtimeIndexV1", module="p2_realtime_index")
+P2_EQUITY = dict(batch=Batch.P2, flag="p2RealtimeEquityEtfV1", module="p2_realtime_equity_etf")
+
+
+def _minute_bar(asset_class: Col, oi: bool = False) -> Target:
+    return Target("minute_bar", {
+        "asset_class": asset_class, "code": src("ts_code"), "freq": const("1min"), "trade_time": moment("trade_time"),
+        "open": src("open"), "high": src("high"), "low": src("low"), "close": src("close"),
+        "volume": src("vol"), "amount": src("amount"), "open_interest": src("oi") if oi else const(None),
+    })
+
+
+def _realtime_bar(asset_class: Col) -> Target:
+    return Target("realtime_minute_bar", {
+        "asset_class": asset_class, "code": src("ts_code"), "freq": const("1MIN"), "bar_time": moment("time"),
+        "open": src("open"), "high": src("high"), "low": src("low"), "close": src("close"),
+        "volume": src("vol"), "amount": src("amount"),
+    })
+
+
+def _quote(asset_class: str, *extra: str) -> Target:
+    return Target("realtime_quote", {
+        "asset_class": const(asset_class), "code": src("ts_code"), "snapshot_at": moment("trade_time"),
+        "name": src("name"), **{c: src(c) for c in ("open", "high", "low", "close", "pre_close")},
+        "volume": src("vol"), "amount": src("amount"),
+        **({"num_trades": src("num"), **{c: src(c) for c in extra}} if extra else {}),
+    })
+
+
+P2_DATASETS += [
+    Dataset("idx_mins", "idx_mins", plan=Plan.MINUTES, codes="index", asset_class="index", params={"freq": "1min"},
+            bars_per_day=EQUITY_BARS, deadline=dt.time(20, 0), **P2_INDEX,
+            targets=(_minute_bar(const("index")),)),
+    Dataset("stk_mins", "stk_mins", plan=Plan.MINUTES, codes="minute", params={"freq": "1min"},
+            bars_per_day=EQUITY_BARS, deadline=dt.time(20, 0), **P2_EQUITY,
+            targets=(_minute_bar(equity("ts_code")),)),
+    Dataset("ft_mins", "ft_mins", plan=Plan.MINUTES, codes="futures", asset_class="future", calendar="SHFE",
+            # its contracts are chosen from fut_daily (due 22:00): due after it
+            params={"freq": "1min"}, bars_per_day=FUTURES_BARS, deadline=dt.time(22, 30), **P2_FUTURES,
+            targets=(_minute_bar(const("future"), oi=True),)),
+    Dataset("rt_idx_k", "rt_idx_k", plan=Plan.REALTIME, codes="index", asset_class="index", codes_per_call=50,
+            **P2_INDEX, targets=(_quote("index"),)),
+    Dataset("rt_idx_min", "rt_idx_min", plan=Plan.REALTIME, codes="index", asset_class="index",
+            params={"freq": "1MIN"}, codes_per_call=4, **P2_INDEX, targets=(_realtime_bar(const("index")),)),
+    Dataset("rt_etf_k", "rt_etf_k", plan=Plan.REALTIME, codes="etf", asset_class="etf", codes_per_call=50,
+            params={"topic": "HQ_FND_TICK"}, **P2_EQUITY,
+            targets=(_quote("etf", "ask_volume1", "bid_volume1"),)),
+    Dataset("rt_min", "rt_min", plan=Plan.REALTIME, codes="minute", params={"freq": "1MIN"}, codes_per_call=4,
+            **P2_EQUITY, targets=(_realtime_bar(equity("ts_code")),)),
 ]
 DATASETS.update({d.name: d for d in P2_DATASETS})
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, text
 
 from ..db import metadata
+from ..db.extension import MONTH_PARTITIONED
+from ..db.partitions import ensure_partitions_for
 from ..db.upsert import upsert
 from ..tushare.client import TushareClient
 from . import vintages
@@ -58,6 +60,16 @@ def stored_rows(conn: Connection, dataset: Dataset, day: dt.date) -> int:
                         {"day": day, "ac": dataset.asset_class}).scalar_one()
 
 
+def stored_minutes(conn: Connection, dataset: Dataset, partition: Partition) -> int:
+    """Rows the minute table holds for a minute-history window (its code, from its start to its end)."""
+    return conn.execute(text(
+        f"SELECT count(*) FROM {dataset.targets[0].table} WHERE code = :code AND freq = :freq"
+        " AND trade_time > CAST(:a AS timestamp) AT TIME ZONE 'Asia/Shanghai'"
+        " AND trade_time <= CAST(:b AS timestamp) AT TIME ZONE 'Asia/Shanghai'"),
+        {"code": partition.params[dataset.code_param], "freq": dataset.params["freq"],
+         "a": partition.params["start_date"], "b": partition.params["end_date"]}).scalar_one()
+
+
 def incomplete(conn: Connection, dataset: Dataset, partitions: list[Partition]) -> list[Partition]:
     """Partitions the data shows incomplete: no checkpoint, or fewer rows stored than were committed
     (rows removed since, e.g. by a rollback). Never a bare max(date) watermark, which misses holes."""
@@ -68,16 +80,38 @@ def incomplete(conn: Connection, dataset: Dataset, partitions: list[Partition]) 
             out.append(p)
         elif dataset.plan is Plan.TRADE_DATE and p.trade_date and stored_rows(conn, dataset, p.trade_date) < done[p.key]:
             out.append(p)
+        elif dataset.plan is Plan.MINUTES and stored_minutes(conn, dataset, p) < done[p.key]:
+            out.append(p)
     return out
+
+
+def top_contracts(conn: Connection, products: list[str], first: dt.date, last: dt.date) -> dict[str, list[dt.date]]:
+    """Per futures contract, the open days it was its product's most traded (stored daily bars, P0's
+    ``fut_daily``): the contracts whose minutes ``ft_mins`` follows. Main and continuous codes, which
+    repeat another contract's bar, are not contracts (their instrument has no delivery month)."""
+    rows = conn.execute(text(
+        "SELECT DISTINCT ON (i.product_code, b.trade_date) b.code, b.trade_date FROM daily_bar b"
+        " JOIN instrument i ON i.asset_class = 'future' AND i.code = b.code"
+        " WHERE b.asset_class = 'future' AND i.product_code = ANY(:products) AND i.attrs ? 'd_month'"
+        " AND b.trade_date BETWEEN :a AND :b AND b.volume > 0"
+        " ORDER BY i.product_code, b.trade_date, b.volume DESC, b.code"),
+        {"products": products, "a": first, "b": last}).all()
+    out: dict[str, list[dt.date]] = {}
+    for code, day in sorted(rows, key=lambda r: (r[0], r[1])):
+        out.setdefault(code, []).append(day)
+    return out
+
+
+PER_CODE = (Plan.CODE, Plan.MINUTES, Plan.REALTIME)  # followed per code (futures minutes: per product)
 
 
 def record_targets(conn: Connection, datasets: list[Dataset], start: dt.date, codes: Mapping[str, list[str]]) -> None:
     """What should exist from now on: each dataset over the market, or over each followed code
     (``codes``: the followed lists by name, ``index`` and ``fx``); a code no longer followed is disabled."""
     rows = [{"d": d.name, "scope": c, "batch": d.batch.value, "ac": d.asset_class, "start": start}
-            for d in datasets for c in (codes.get(d.codes, []) if d.plan is Plan.CODE else ["market"])]
+            for d in datasets for c in (codes.get(d.codes, []) if d.plan in PER_CODE else ["market"])]
     for d in datasets:
-        if d.plan is Plan.CODE:
+        if d.plan in PER_CODE:
             conn.execute(text(
                 "UPDATE ingest_targets SET enabled = false, updated_at = now() WHERE dataset = :d AND enabled"
                 " AND NOT (scope = ANY(:codes))"), {"d": d.name, "codes": codes.get(d.codes, [])})
@@ -117,11 +151,16 @@ def load_partition(engine: Engine, client: TushareClient, dataset: Dataset, part
     """Fetch one partition and commit its rows, checkpoint and run counters together."""
     rows = client.fetch(dataset.api, {**dataset.params, **partition.params}, fields=dataset.fields)
     seen = dt.datetime.now(dt.timezone.utc)
-    if not rows and dataset.plan is Plan.TRADE_DATE and not dataset.may_be_empty:
-        # an open day without rows is not published yet (or not at all): leave it for the next run
+    if not rows and dataset.plan in (Plan.TRADE_DATE, Plan.MINUTES) and not dataset.may_be_empty:
+        # an open day (a code's window) without rows is not published yet (or not at all): leave it for the
+        # next run
         tally.empty += 1
         log.info("no rows yet dataset=%s partition=%s; left open", dataset.name, partition.key)
         return
+    partitioned = [t for t in dataset.targets if t.table in MONTH_PARTITIONED]
+    if partitioned:  # the months' partitions, in their own short transaction (creating one locks the parent)
+        with engine.begin() as conn:
+            ensure_partitions_for(conn, {t.columns[MONTH_PARTITIONED[t.table]](r) for t in partitioned for r in rows})
     with engine.begin() as conn:
         inserted = updated = unchanged = 0
         stored = None  # rows of the first target: what the checkpoint records and the gates compare with

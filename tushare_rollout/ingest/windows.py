@@ -17,7 +17,7 @@ commit together, so a rerun skips exactly the partitions whose data is stored.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .datasets import Dataset, Plan
@@ -33,7 +33,7 @@ class Partition:
     @property
     def refresh(self) -> bool:
         """List snapshots are fetched again on every run (they change); the rest resume from checkpoints."""
-        return self.key.startswith(("snapshot:", "period:"))
+        return self.key.startswith(("snapshot:", "period:", "realtime:"))
 
 
 def _ymd(day: dt.date) -> str:
@@ -51,12 +51,60 @@ def plan(dataset: Dataset, open_days: Sequence[dt.date], start: dt.date, end: dt
         return [Partition(dataset.name, f"{c}:{span}", {dataset.code_param: c, **window}) for c in codes]
     if dataset.plan is Plan.PERIOD:
         return _periods(dataset, start, end)
+    if dataset.plan is Plan.MINUTES:
+        return minute_windows(dataset, {c: open_days for c in codes}, open_days, start, end)
+    if dataset.plan is Plan.REALTIME:
+        n = dataset.codes_per_call
+        groups = [codes[i:i + n] for i in range(0, len(codes), n)]
+        return [Partition(dataset.name, f"realtime:{g[0]}+{len(g) - 1}", {dataset.code_param: ",".join(g)})
+                for g in groups]
     if dataset.plan is Plan.EXCHANGE:
         return [Partition(dataset.name, f"{v}:{span}", {p: v, **window}) for p, v in dataset.variants]
     if dataset.codes != "index" and codes:  # a list of the followed codes only (FX: the whitelist)
         return [Partition(dataset.name, f"snapshot:{dataset.code_param}={c}", {dataset.code_param: c}) for c in codes]
     return [Partition(dataset.name, f"snapshot:{p}={v}" if p else "snapshot:all", {p: v} if p else {})
             for p, v in dataset.variants]
+
+
+ROW_CAP = 8000  # rows one minute-history call returns at most
+
+
+def minute_windows(dataset: Dataset, code_days: Mapping[str, Sequence[dt.date]], calendar: Sequence[dt.date],
+                   start: dt.date, end: dt.date) -> list[Partition]:
+    """Minute history: per code, its open days in ``start..end`` cut into windows that cannot pass the
+    row cap (``8000 // bars_per_day`` days) and never cross a month or a gap (a futures contract is
+    followed only on the days it is its product's most traded), one call each.
+
+    A window asks from the close of the open day before its first day (``calendar`` holds the open
+    days, earlier ones included), so a futures night session, which carries the calendar time of the
+    evening before, is fetched with the day it belongs to.
+
+    >>> from tushare_rollout.ingest.datasets import DATASETS
+    >>> days = [dt.date(2024, 1, 31), dt.date(2024, 2, 1), dt.date(2024, 2, 2)]
+    >>> [(p.key, p.params["start_date"]) for p in
+    ...  minute_windows(DATASETS["ft_mins"], {"CU2403.SHF": days}, days, dt.date(2024, 2, 1), dt.date(2024, 2, 2))]
+    [('CU2403.SHF:20240201-20240202', '2024-01-31 15:30:00')]
+    >>> len(minute_windows(DATASETS["idx_mins"], {"000300.SH": days}, days, days[0], days[-1]))  # one per month
+    2
+    """
+    size = max(1, ROW_CAP // dataset.bars_per_day)
+    before = {d: calendar[i - 1] for i, d in enumerate(calendar) if i}
+    out = []
+    for code, days in code_days.items():
+        chosen = [d for d in days if start <= d <= end]
+        runs: list[list[dt.date]] = []
+        for d in chosen:
+            last = runs[-1][-1] if runs else None
+            if last and len(runs[-1]) < size and (last.year, last.month) == (d.year, d.month) and before.get(d) == last:
+                runs[-1].append(d)
+            else:
+                runs.append([d])
+        for run in runs:
+            first = before.get(run[0], run[0] - dt.timedelta(days=1))
+            out.append(Partition(dataset.name, f"{code}:{_ymd(run[0])}-{_ymd(run[-1])}", {
+                dataset.code_param: code, "start_date": f"{first:%Y-%m-%d} 15:30:00",
+                "end_date": f"{run[-1]:%Y-%m-%d} 15:30:00"}, run[-1]))
+    return out
 
 
 def _periods(dataset: Dataset, start: dt.date, end: dt.date) -> list[Partition]:

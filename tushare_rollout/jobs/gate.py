@@ -135,7 +135,7 @@ def _gate(conn: Connection, settings: JobSettings, phase: str, as_of: dt.datetim
         first = min(floor, last)
     ctx = Context(conn, phase, batches, datasets, first, last, as_of, settings.rollout_batch,
                   settings.gates.stable_trading_days, off, _replayer(conn, client) if client else None)
-    if phase != "A" and all(ctx.last_due(d) < first for d in datasets if d.plan.value in ("trade_date", "code")):
+    if phase != "A" and all(ctx.last_due(d) < first for d in datasets if d.plan.value in ("trade_date", "code", "minutes")):
         return GateOutcome(ExitCode.RETRYABLE, f"cannot evaluate: nothing in {first:%Y%m%d}..{last:%Y%m%d} is due yet "
                                                f"at {as_of:%Y-%m-%d %H:%M %Z}")
     report = runner.evaluate(ctx, checks)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from .. import status
@@ -26,7 +26,7 @@ from ..db.engine import BadDatabaseURL, first_line, make_engine, safe_url
 from ..db.upsert import DuplicateKeys
 from ..ingest import loader
 from ..ingest.datasets import DATASETS, FIRST, Dataset, Plan, for_batch
-from ..ingest.windows import lookback, plan, shard
+from ..ingest.windows import lookback, minute_windows, plan, shard
 from ..status import matrix
 from ..tushare import errors
 from ..tushare.client import TushareClient
@@ -95,12 +95,13 @@ def run(settings: JobSettings, *, batch: Batch, datasets: list[str] | None = Non
 
 
 def _choose(batch: Batch, names: list[str] | None) -> list[Dataset] | str:
-    available = for_batch(batch)
+    # realtime snapshots belong to the trading session: `job realtime` takes them, not the ingest
+    available = [d for d in for_batch(batch) if d.plan is not Plan.REALTIME]
     if not available:
         return f"batch {batch.value} has no datasets yet"
     if not names:
         return available
-    unknown = [n for n in names if n not in DATASETS or DATASETS[n].batch != batch]
+    unknown = [n for n in names if n not in {d.name for d in available}]
     if unknown:
         return (f"unknown dataset(s) for batch {batch.value}: {', '.join(unknown)}; "
                 f"known: {', '.join(d.name for d in available)}")
@@ -118,7 +119,12 @@ def _ingest(engine: Engine, settings: JobSettings, chosen: list[Dataset], mode: 
     with engine.begin() as conn:
         # a dataset whose flag is off or whose API was denied is skipped (P2 modules are optional)
         off = status.applicability(conn, settings.rollout_batch) if settings.rollout_batch else {}
-        loader.record_targets(conn, [d for d in chosen if not off.get(d.name)], first, settings.followed)
+        in_force = [d for d in chosen if not off.get(d.name)]
+        loader.record_targets(conn, [d for d in in_force if d.plan is not Plan.MINUTES], first, settings.followed)
+        minutes = [d for d in in_force if d.plan is Plan.MINUTES]
+        for d in minutes:  # minute history is kept from its own, later start: the gates expect no more
+            window = lookback(loader.open_days(conn, d.calendar, first, last), last, settings.minute_days)
+            loader.record_targets(conn, [d], window[0] if window else first, settings.followed)
     outcomes: list[DatasetOutcome] = [DatasetOutcome(d.name, status="skipped", message=off[d.name])
                                       for stage in stages for d in stage if off.get(d.name)]
     stages = [[d for d in stage if not off.get(d.name)] for stage in stages]
@@ -152,6 +158,8 @@ def _partitions(engine: Engine, settings: JobSettings, dataset: Dataset, mode: s
             # macro values are revised months later (GDP: about nine): look back a year and a bit
             first = max(first, last - dt.timedelta(days=MACRO_LOOKBACK_DAYS))
             days = []
+        elif dataset.plan is Plan.MINUTES:
+            return _minute_partitions(conn, settings, dataset, mode, first, last)
         elif mode == "incremental" and dataset.plan is Plan.CODE:
             days = loader.open_days(conn, "SSE", first, last)
             window = lookback(days, last, settings.lookback_days)
@@ -166,11 +174,44 @@ def _partitions(engine: Engine, settings: JobSettings, dataset: Dataset, mode: s
     return todo, first, last
 
 
+def _minute_partitions(conn: Connection, settings: JobSettings, dataset: Dataset, mode: str, first: dt.date,
+                       last: dt.date) -> tuple[list, dt.date, dt.date]:
+    """Minute history over the last ``minute_days`` open days of the window (``lookback_days`` when
+    incremental): per followed code, or per futures product its most traded contract of each day."""
+    calendar = loader.open_days(conn, dataset.calendar, first - dt.timedelta(days=30), last)
+    days = [d for d in calendar if d >= first]
+    window = lookback(days, last, min(settings.minute_days, settings.lookback_days) if mode == "incremental"
+                      else settings.minute_days)
+    if window is None:
+        return [], first, last
+    first, last = window
+    followed = settings.followed.get(dataset.codes, [])
+    if dataset.codes == "futures":
+        code_days = loader.top_contracts(conn, followed, first, last)
+        traded = {c.split(".")[0].rstrip("0123456789") for c in code_days}
+        lacking = [p for p in followed if p not in traded]
+        if lacking:
+            raise NoFuturesBars(f"{dataset.name} follows each product's most traded contract from the stored "
+                                f"fut_daily bars, and none are stored for {', '.join(lacking)} over "
+                                f"{first:%Y%m%d}..{last:%Y%m%d}: ingest P0 (fut_basic, fut_daily) first, or drop "
+                                "the product from spec.universe.minuteFutures")
+    else:
+        code_days = {c: days for c in followed}
+    parts = shard(minute_windows(dataset, code_days, calendar, first, last), settings.shard_index,
+                  settings.shard_count)
+    return loader.incomplete(conn, dataset, parts), first, last
+
+
+class NoFuturesBars(Exception):
+    """ft_mins cannot be planned: the contracts it follows are chosen from stored daily bars."""
+
+
 def _one(engine: Engine, settings: JobSettings, dataset: Dataset, mode: str, first: dt.date, last: dt.date,
          on_partition: Callable[[str], None] | None) -> DatasetOutcome:
     outcome = DatasetOutcome(dataset.name)
     started = time.monotonic()
-    with TushareClient.from_settings(settings) as client:
+    with TushareClient(settings.tushare_api_url, settings.tushare_token,
+                       settings.tushare_for(dataset.batch.value)) as client:
         try:
             todo, first, last = _partitions(engine, settings, dataset, mode, first, last)
             with engine.begin() as conn:
@@ -184,6 +225,8 @@ def _one(engine: Engine, settings: JobSettings, dataset: Dataset, mode: str, fir
             outcome.status, outcome.error_class, outcome.message = "failed", exc.error_class, str(exc)
         except DuplicateKeys as exc:
             outcome.status, outcome.error_class, outcome.message = "failed", "internal", str(exc)
+        except NoFuturesBars as exc:
+            outcome.status, outcome.error_class, outcome.message = "failed", "bad_configuration", str(exc)
         except OperationalError as exc:
             outcome.status, outcome.error_class = "failed", "database_error"
             outcome.message = f"lost the database: {first_line(exc)}"
@@ -239,5 +282,9 @@ def _verdict(outcomes: list[DatasetOutcome], first: dt.date, last: dt.date) -> I
     if not failed:
         return IngestResult(ExitCode.OK, outcomes, summary)
     reasons = "; ".join(f"{o.dataset}: {o.message}" for o in failed)
-    code = ExitCode.RETRYABLE if all(o.error_class in RETRYABLE_CLASSES for o in failed) else ExitCode.BAD_CONFIGURATION
-    return IngestResult(code, outcomes, f"{summary}; failed: {reasons}")
+    return IngestResult(failure_code(failed), outcomes, f"{summary}; failed: {reasons}")
+
+
+def failure_code(failed: list[DatasetOutcome]) -> ExitCode:
+    """3 when every failure is worth retrying (rate limits, a flaky server or database), else 4."""
+    return ExitCode.RETRYABLE if all(o.error_class in RETRYABLE_CLASSES for o in failed) else ExitCode.BAD_CONFIGURATION

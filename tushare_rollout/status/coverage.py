@@ -9,6 +9,8 @@ dataset whose expectation differs from what its plan implies is listed in ``OVER
 (<Expect.LISTED: 'listed'>, 'daily_bar', 'stock', True, False)
 >>> coverage(DATASETS["fut_daily"]).delist_inclusive, coverage(DATASETS["index_weight"]).expect
 (True, <Expect.MONTH_END: 'month_end'>)
+>>> coverage(DATASETS["ft_mins"]).expect, coverage(DATASETS["ft_mins"]).calendar, coverage(DATASETS["rt_min"]).expect
+(<Expect.MINUTES: 'minutes'>, 'SHFE', <Expect.PROVISIONAL: 'provisional'>)
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class Expect(enum.StrEnum):
     SNAPSHOT = "snapshot"  # a non-empty list of the asset class
     ANSWERED = "answered"  # no universe rule: the day's answer (even an empty one) was stored
     RELEASED = "released"  # macro: every declared series has a value for each period released by then
+    MINUTES = "minutes"  # every one-minute bar of each followed code's session, per open day it traded
+    PROVISIONAL = "provisional"  # realtime snapshots: no coverage cells (the history is checked instead)
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,13 @@ class Coverage:
             Expect.RELEASED: f"a value of each of the {len(self.series)} series for every "
                              + {"m": "month", "q": "quarter"}.get(self.unit, f"{self.calendar} session")
                              + " released by the day (per its release lag rule)",
+            Expect.MINUTES: f"every one-minute bar of each followed code's session on each {self.calendar} open day"
+                            " it traded (has a daily bar), from the day it is followed"
+                            + ("; per product, its most traded contract of the day, the night session (the"
+                               " evening before) included" if self.asset_class == "future" else
+                               "; a 09:30 auction bar is tolerated"),
+            Expect.PROVISIONAL: "none: realtime rows are provisional snapshots of the session (the minute and"
+                                " daily history are checked instead)",
         }[self.expect]
 
 
@@ -75,7 +86,8 @@ MACRO_CALENDAR = {"shibor": "SSE", "us_tycr": "XNYS", "us_trycr": "XNYS", "us_tb
 def coverage(dataset: Dataset) -> Coverage:
     target = dataset.targets[0]
     expect = {Plan.TRADE_DATE: Expect.LISTED, Plan.CODE: Expect.CODES, Plan.EXCHANGE: Expect.CALENDAR,
-              Plan.SNAPSHOT: Expect.SNAPSHOT, Plan.PERIOD: Expect.RELEASED}[dataset.plan]
+              Plan.SNAPSHOT: Expect.SNAPSHOT, Plan.PERIOD: Expect.RELEASED, Plan.MINUTES: Expect.MINUTES,
+              Plan.REALTIME: Expect.PROVISIONAL}[dataset.plan]
     series = tuple(f"{dataset.api}.{c}" for c in list(target.columns)[1:]) if expect is Expect.RELEASED else ()
     rule = Coverage(dataset.name, target.table, expect, asset_class=dataset.asset_class,
                     calendar=MACRO_CALENDAR.get(dataset.name, dataset.calendar),

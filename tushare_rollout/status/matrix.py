@@ -25,7 +25,8 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from ..db import metadata
-from ..ingest.datasets import GMT_WEEKDAYS
+from ..gates import intraday
+from ..ingest.datasets import DATASETS, GMT_WEEKDAYS
 from ..ingest.vintages import BEIJING, RULES, period_end
 from .coverage import COVERAGE, Coverage, Expect
 
@@ -40,6 +41,8 @@ RELEASE_GRACE = dt.timedelta(hours=12)  # a macro period is expected this long a
 NOT_FOLLOWED = "no longer followed (removed from spec.universe)"
 NOT_LISTED = "not yet listed"
 DELISTED = "delisted"
+NOT_YET_FOLLOWED = "before the code was followed (its minute history starts later)"
+NOT_TRADED = "did not trade (no daily bar: suspended, not listed, or not loaded)"
 
 
 @dataclass
@@ -456,6 +459,51 @@ def _released_cells(conn: Connection, rule: Coverage, first: dt.date, last: dt.d
     return cells
 
 
+# -- MINUTES: every bar of each followed code's session ---------------------------------------------------
+
+
+def _minute_cells(conn: Connection, rule: Coverage, first: dt.date, last: dt.date, sample_cells: int
+                  ) -> list[Cell]:
+    """One cell per followed scope (a code; futures: a product) and calendar day: the expected one-minute
+    bars of the day's session against the stored bars of that trading day (see :mod:`..gates.intraday`)."""
+    history = intraday.measure(conn, DATASETS[rule.dataset], first, last)
+    measured = {(cd.scope, cd.day): cd for cd in history.days}
+    days = _days(conn, rule.calendar, first, last)
+    cells = []
+    for scope, since in history.since.items():
+        for day, is_open in days:
+            period, explain = _ymd(day), {"rule": rule.describe, "calendar": rule.calendar, "scope": scope}
+            cd = measured.get((scope, day))
+            if cd is None:
+                closed = {"closed": "weekend" if day.weekday() >= 5 else "holiday"} if not is_open else \
+                    {"start_date": since and since.isoformat()}
+                cells.append(Cell(rule.dataset, scope, period, day, "not_applicable", 0, 0, rule.expect.value,
+                                  CLOSED if not is_open else NOT_YET_FOLLOWED, {**explain, **closed}))
+                continue
+            explain.update({
+                "code": cd.code, "session": cd.session.name if cd.session else None, "traded": cd.traded,
+                "night": cd.night, "previous_open": cd.previous_open and cd.previous_open.isoformat(),
+                "expected": cd.expected, "present": cd.present, "missing": cd.missing,
+                "unexpected": cd.unexpected, "tolerated": cd.tolerated, "daily_volume": cd.daily_volume,
+                "minute_volume": cd.volume})
+            if not cd.traded and not cd.bars:
+                cells.append(Cell(rule.dataset, scope, period, day, "not_applicable", 0, 0, rule.expect.value,
+                                  NOT_TRADED, explain))
+                continue
+            status, reason = _verdict(cd.expected, cd.present, cd.unexpected)
+            if not cd.traded:
+                reason = f"{cd.bars} bars stored on a day without a daily bar"
+            cells.append(Cell(rule.dataset, scope, period, day, status, cd.expected, cd.present, rule.expect.value,
+                              reason, explain))
+            if status != "complete" and sample_cells > 0:
+                sample_cells -= 1
+                explain.update(intraday.label_sample(conn, history, cd))
+    for scope in dropped_codes(conn, rule.dataset):  # removed from spec.universe: say so, expect nothing
+        cells += [Cell(rule.dataset, scope, _ymd(day), day, "not_applicable", 0, 0, rule.expect.value,
+                       NOT_FOLLOWED, {"rule": rule.describe, "scope": scope}) for day, _ in days]
+    return cells
+
+
 # -- the public surface -----------------------------------------------------------------------------------
 
 
@@ -468,12 +516,15 @@ def compute(conn: Connection, dataset: str, first: dt.date, last: dt.date, *, of
     elif rule.expect in (Expect.CODES, Expect.MONTH_END):
         cells = _code_cells(conn, rule, first, last)
     elif rule.expect is Expect.CALENDAR:
-        from ..ingest.datasets import DATASETS
         cells = _calendar_cells(conn, rule, first, last, [v for _, v in DATASETS[dataset].variants])
     elif rule.expect is Expect.SNAPSHOT:
         cells = _snapshot_cells(conn, rule, last)
     elif rule.expect is Expect.RELEASED:
         cells = _released_cells(conn, rule, first, last)
+    elif rule.expect is Expect.MINUTES:
+        cells = _minute_cells(conn, rule, first, last, sample_cells)
+    elif rule.expect is Expect.PROVISIONAL:
+        cells = []  # realtime snapshots are provisional: no coverage cells
     else:
         cells = _answered_cells(conn, rule, first, last)
     if off is not None:
