@@ -1,9 +1,12 @@
-"""P2's futures microstructure and pre-open data from the local server through the real CLI: stored
+"""P2 from the local server through the real CLI: minute history, futures microstructure and pre-open data stored
 whole, skipped when their sub-flag is off or their API denied, and checked by gate D."""
 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
+
 from sqlalchemy import text
 
 from tushare_rollout.db.engine import make_engine
@@ -11,6 +14,7 @@ from tushare_rollout.db.engine import make_engine
 from helpers import cli, cli_env
 
 START, END = "20240102", "20240131"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "p2.md"
 
 
 # what P2 stands on: the calendars, the lists and the daily bars its minutes are reconciled with
@@ -79,6 +83,13 @@ def test_the_p2_modules_in_force_are_loaded_whole_and_pass_gate_d(migrated_url: 
             newest = conn.execute(text("SELECT api_calls, partitions_written FROM ingest_runs WHERE dataset ="
                                        " 'idx_mins' ORDER BY run_id DESC LIMIT 1")).one()
         assert restored == 240 * MINUTE_DAYS and tuple(newest) == (1, 1)
+        # published, the minute bars answer every example of the P2 doc
+        assert cli(env, "job", "publish", "--phase", "D").returncode == 0
+        blocks = re.findall(r"```sql\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
+        assert len(blocks) >= 3
+        for block in blocks:
+            with engine.connect() as conn:
+                assert conn.execute(text(block.replace(":", r"\:"))).all(), f"no rows from docs/p2.md:\n{block}"
     finally:
         engine.dispose()
 
