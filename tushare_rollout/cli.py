@@ -333,13 +333,17 @@ def job_rollback(
     schema: Annotated[bool, typer.Option("--schema", help="Phase A: downgrade the schema to base (drops "
                                                           "everything; the record goes to the termination log only).")
                       ] = False,
+    module: Annotated[list[str] | None, typer.Option(help="Phase D: only these P2 read_switch modules (repeatable), "
+                                                          "e.g. p2_futures_microstructure. Default: the whole phase.")
+                      ] = None,
 ) -> None:
     """Switch a phase's modules off for readers (and purge its data), in one transaction, of TSR_ROLLOUT_BATCH."""
     from .jobs import rollback, write_termination_log
 
     settings = _job_settings()
     with err.status(f"rolling back phase {phase} ..."):
-        outcome = rollback.run(settings, phase=phase.upper(), purge_data=purge_data, schema=schema)
+        outcome = rollback.run(settings, phase=phase.upper(), purge_data=purge_data, schema=schema,
+                               modules=module or None)
     if outcome.code == 0 and phase.upper() == "A" and schema:
         typer.echo(outcome.as_json())  # the only copy of this record besides the termination log
     write_termination_log(outcome.as_json(), settings.termination_log)

@@ -221,7 +221,9 @@ def test_phase_d_publishes_only_the_p2_modules_in_force(stack: Stack) -> None:
     assert stack.sql("SELECT count(*) FROM v_fut_warehouse_receipt")[0][0] > 0
     assert stack.sql("SELECT count(*) FROM stk_premarket") == [(0,)]  # its sub-flag is off: not even fetched
     crons = json.loads(stack.kubectl("get", "cronjobs", "-o", "json").stdout)["items"]
-    assert {c["metadata"]["name"] for c in crons} == {"p2-b-daily", "p2-c-daily", "p2-d-daily"}
+    assert {c["metadata"]["name"]: c["spec"]["suspend"] for c in crons} == {
+        "p2-b-daily": False, "p2-c-daily": False, "p2-d-daily": False,
+        "p2-d-realtime": True}  # no realtime module is in force: its CronJob waits, suspended
 
 
 def test_a_p2_gate_failure_freezes_only_d_and_e_and_p0_p1_stay_published_and_current(stack: Stack) -> None:

@@ -1,12 +1,15 @@
 """Publish and roll back phases on a real P0 backfill: read switches, the purge by lineage, idempotency,
-the schema rollback, and the re-roll forward that reloads exactly the same data.
+the schema rollback, and the re-roll forward that reloads exactly the same data. And P2's module rollback
+(``--module``) on real P2 runs: only that module's switch and rows go.
 
 One backfill (2024-01-02..2024-01-31) is loaded from the local Tushare server through the real CLI into a
-template database; every test works on its own copy.
+template database (and, for the module rollbacks, P2 on top of it into a second one); every test works on
+its own copy.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -17,12 +20,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from tushare_rollout.db import migrate
+from tushare_rollout.db import metadata, migrate
 from tushare_rollout.db.base import Batch
 from tushare_rollout.db.engine import make_engine
 from tushare_rollout.devcluster.cluster import DevCluster
 from tushare_rollout.ingest.datasets import for_batch
+from tushare_rollout.jobs import rollback
 from tushare_rollout.jobs.rollback import data_tables
+from tushare_rollout.jobs.settings import JobSettings
 from tushare_rollout.tushare.server.app import LocalTushareServer
 
 import helpers
@@ -92,8 +97,8 @@ class Copy:
                 self.sql("SELECT module, enabled, reason FROM read_switch ORDER BY module"))
 
 
-@pytest.fixture
-def db(devcluster: DevCluster, template: str, tushare: LocalTushareServer, request, tmp_path: Path) -> Iterator[Copy]:
+def _copy(devcluster: DevCluster, template: str, tushare: LocalTushareServer, request, tmp_path: Path
+          ) -> Iterator[Copy]:
     name = f"rb_{request.node.name.split('[')[0][-40:]}".lower()
     devcluster.postgres.drop_database(name)
     url = devcluster.postgres.create_database(name, template=template).render_as_string(hide_password=False)
@@ -102,6 +107,11 @@ def db(devcluster: DevCluster, template: str, tushare: LocalTushareServer, reque
     yield Copy(url, engine, cli_env(url, tushare, TSR_TERMINATION_LOG=str(log)), log)
     engine.dispose()
     devcluster.postgres.drop_database(name)
+
+
+@pytest.fixture
+def db(devcluster: DevCluster, template: str, tushare: LocalTushareServer, request, tmp_path: Path) -> Iterator[Copy]:
+    yield from _copy(devcluster, template, tushare, request, tmp_path)
 
 
 def ok(done: subprocess.CompletedProcess[str]) -> str:
@@ -293,3 +303,167 @@ def test_a_schema_not_at_head_is_bad_configuration(database_url: str, tmp_path: 
         done = cli(env, "job", *args)
         assert done.returncode == 4 and "database has no schema yet" in done.stderr, done.stderr
         assert password not in done.stdout + done.stderr
+
+
+# -- P2: one module at a time ------------------------------------------------------------------------------
+
+P2_MODULES = ["p2_futures_microstructure", "p2_realtime_equity_etf", "p2_realtime_index", "p2_stk_premarket"]
+MODULE_DATASETS = {"p2_futures_microstructure": ["fut_holding", "fut_wsr"],
+                   "p2_realtime_index": ["idx_mins", "rt_idx_k", "rt_idx_min"]}
+SESSION = dt.datetime(2024, 1, 5, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))  # a Friday morning
+
+
+@pytest.fixture(scope="module")
+def p2_template(devcluster: DevCluster, template: str, tushare: LocalTushareServer) -> Iterator[str]:
+    """The P0 backfill, plus real P2 runs of every module (futures receipts and positions, pre-open data,
+    two days of index and equity minute bars, one realtime snapshot), with every module of P0, P1 and P2
+    published."""
+    name = "rollback_p2_template"
+    devcluster.postgres.drop_database(name)
+    url = devcluster.postgres.create_database(name, template=template).render_as_string(hide_password=False)
+    env = cli_env(url, tushare, TSR_MINUTE_DAYS="2")
+    datasets = ("fut_wsr", "fut_holding", "stk_premarket", "idx_mins", "stk_mins")
+    ok(cli(env, "job", "ingest", "--batch", "P2", *(a for d in datasets for a in ("--dataset", d)),
+           "--start", START, "--end", END))
+    with LocalTushareServer(seed=7, now=lambda: SESSION).start() as frozen:  # realtime answers as of its clock
+        ok(cli(cli_env(url, frozen), "job", "realtime", "--now", SESSION.isoformat()))
+    ok(cli(env, "job", "publish", "--phase", "B"))
+    ok(cli(env, "job", "publish", "--phase", "C"))  # P1's switches (it has no rows here): they must stay on too
+    ok(cli(env, "job", "publish", "--phase", "D", *(a for m in P2_MODULES for a in ("--module", m))))
+    yield name
+    devcluster.postgres.drop_database(name)
+
+
+@pytest.fixture
+def p2(devcluster: DevCluster, p2_template: str, tushare: LocalTushareServer, request, tmp_path: Path
+       ) -> Iterator[Copy]:
+    yield from _copy(devcluster, p2_template, tushare, request, tmp_path)
+
+
+def roll_back_modules(db: Copy, *modules: str, purge: bool = False, phase: str = "D") -> rollback.Result:
+    """``job rollback --phase D --module ... [--purge-data]``, in process (what the operator's module
+    rollback Job runs), against the copy."""
+    settings = JobSettings(database_url=db.url, rollout_batch="data/p0", job_name="p0-d-rollback-module-1",
+                           termination_log=str(db.log))
+    return rollback.run(settings, phase=phase, modules=list(modules), purge_data=purge)
+
+
+def module_runs(db: Copy, module: str) -> list[int]:
+    return [r for (r,) in db.sql("SELECT run_id FROM ingest_runs WHERE dataset = ANY(:ds) ORDER BY 1",
+                                 ds=MODULE_DATASETS[module])]
+
+
+def others(db: Copy, runs: list[int]) -> dict[str, tuple[int, str]]:
+    """Per data table: count and checksum of the rows *not* written by ``runs`` (what must survive)."""
+    out = {}
+    for name in data_tables():
+        table = metadata.tables[name]
+        cols = ", ".join(c.name for c in table.c if c.name not in ("run_id", "written_at"))
+        key = ", ".join(c.name for c in table.primary_key.columns)
+        out[name] = tuple(db.sql(
+            f"SELECT count(*), coalesce(md5(string_agg(row({cols})::text, '|' ORDER BY {key})), '') FROM {name}"
+            " WHERE NOT (run_id = ANY(:runs))", runs=runs)[0])
+    return out
+
+
+def switches(db: Copy) -> dict[str, bool]:
+    return dict(db.sql("SELECT module, enabled FROM read_switch"))
+
+
+def test_a_module_rollback_switches_off_only_that_module_and_keeps_every_row(p2: Copy) -> None:
+    before, data = switches(p2), checksums(p2.engine)
+    assert all(before.values()), before  # P0 and every P2 module published
+    assert p2.one("SELECT count(*) FROM v_fut_holding") > 0 and p2.one("SELECT count(*) FROM v_stk_premarket") > 0
+    done = roll_back_modules(p2, "p2_futures_microstructure")
+    assert done.code == 0, done.message
+    assert done.message.startswith("rolled back P2 module p2_futures_microstructure (phase D) of data/p0: "
+                                   "read switches turned off: p2_futures_microstructure; data kept")
+    assert switches(p2) == {**before, "p2_futures_microstructure": False}
+    assert p2.one("SELECT reason FROM read_switch WHERE module = 'p2_futures_microstructure'") == \
+        "rolled back P2 module of phase D (data/p0)"
+    assert p2.counts(["v_fut_holding", "v_fut_warehouse_receipt"]) == {"v_fut_holding": 0, "v_fut_warehouse_receipt": 0}
+    assert p2.one("SELECT count(*) FROM v_stk_premarket") > 0  # the other P2 modules still show
+    assert p2.one("SELECT count(*) FROM v_minute_bar WHERE asset_class = 'index'") > 0
+    assert p2.one("SELECT count(*) FROM v_daily_bar WHERE asset_class = 'stock'") > 0  # and P0
+    assert checksums(p2.engine) == data  # no row deleted
+    assert p2.sql("SELECT phase, batch, purge_data, switches_off, rows_deleted, runs_rolled_back FROM rollback_runs") \
+        == [("D", "P2", False, ["p2_futures_microstructure"], {}, 0)]
+    assert json.loads(done.as_json())["modules"] == ["p2_futures_microstructure"]  # for the termination log
+    assert done.record["switchesOff"] == ["p2_futures_microstructure"]
+    again = roll_back_modules(p2, "p2_futures_microstructure")
+    assert again.code == 0 and "read switches already off" in again.message and again.record["switchesOff"] == []
+
+
+def test_a_module_purge_deletes_only_what_its_runs_wrote_twice_is_a_no_op_and_a_rerun_reloads_it(p2: Copy) -> None:
+    module = "p2_realtime_index"
+    runs = module_runs(p2, module)
+    assert {d for (d,) in p2.sql("SELECT DISTINCT dataset FROM ingest_runs WHERE run_id = ANY(:r)", r=runs)} == \
+        set(MODULE_DATASETS[module])  # the history and the realtime snapshot runs
+    written = {t: p2.one(f"SELECT count(*) FROM {t} WHERE run_id = ANY(:r)", r=runs) for t in data_tables()}
+    assert written["minute_bar"] > 0 and written["realtime_quote"] > 0 and written["realtime_minute_bar"] > 0
+    assert p2.one("SELECT count(*) FROM minute_bar WHERE asset_class <> 'index'") > 0  # stk_mins: another module
+    survivors = others(p2, runs)
+    checkpoints = dict(p2.sql("SELECT dataset, count(*) FROM ingest_checkpoints GROUP BY 1"))
+    cells = dict(p2.sql("SELECT dataset, count(*) FROM status_matrix GROUP BY 1"))
+    assert checkpoints.get("idx_mins") and cells.get("idx_mins"), (checkpoints, cells)
+    before = switches(p2)
+
+    done = roll_back_modules(p2, module, purge=True)
+    assert done.code == 0, done.message
+    index_checkpoints = sum(n for d, n in checkpoints.items() if d in MODULE_DATASETS[module])
+    index_cells = sum(n for d, n in cells.items() if d in MODULE_DATASETS[module])
+    assert done.record["rowsDeleted"] == {**written, "ingest_checkpoints": index_checkpoints,
+                                          "status_matrix": index_cells}
+    assert f"deleted {sum(written.values())} rows" in done.message
+    # exactly the module's rows are gone: every other row, of P0 and of the other P2 modules, is as it was
+    assert checksums(p2.engine) == survivors
+    assert p2.one("SELECT count(*) FROM minute_bar WHERE asset_class = 'index'") == 0
+    assert p2.one("SELECT count(*) FROM realtime_quote WHERE asset_class = 'index'") == 0
+    assert p2.one("SELECT count(*) FROM realtime_quote WHERE asset_class = 'etf'") > 0
+    assert dict(p2.sql("SELECT dataset, count(*) FROM ingest_checkpoints GROUP BY 1")) == \
+        {d: n for d, n in checkpoints.items() if d not in MODULE_DATASETS[module]}
+    assert dict(p2.sql("SELECT dataset, count(*) FROM status_matrix GROUP BY 1")) == \
+        {d: n for d, n in cells.items() if d not in MODULE_DATASETS[module]}
+    assert switches(p2) == {**before, module: False}
+    marked = dict(p2.sql("SELECT run_id, rolled_back_by FROM ingest_runs"))
+    assert {r for r, by in marked.items() if by is not None} == set(runs)
+    assert done.record["runsRolledBack"] == len(runs)
+
+    again = roll_back_modules(p2, module, purge=True)  # idempotent
+    assert again.code == 0 and set(again.record["rowsDeleted"].values()) == {0} and again.record["runsRolledBack"] == 0
+    assert "read switches already off; deleted 0 rows" in again.message
+
+    # the sub-flag on again: the operator runs D again, whose ingest reloads what is missing and publishes it
+    ok(p2.job("ingest", "--batch", "P2", "--dataset", "idx_mins", "--start", START, "--end", END,
+              TSR_MINUTE_DAYS="2"))
+    assert p2.one("SELECT count(*) FROM minute_bar WHERE asset_class = 'index'") == written["minute_bar"]
+    ok(p2.job("publish", "--phase", "D", "--module", module))
+    assert p2.one("SELECT count(*) FROM v_minute_bar WHERE asset_class = 'index'") == written["minute_bar"]
+
+
+def test_two_modules_at_once_and_the_whole_of_d_after_them(p2: Copy) -> None:
+    done = roll_back_modules(p2, "p2_stk_premarket", "p2_futures_microstructure", purge=True)
+    assert done.code == 0 and done.record["modules"] == ["p2_futures_microstructure", "p2_stk_premarket"]
+    assert done.record["switchesOff"] == ["p2_futures_microstructure", "p2_stk_premarket"]
+    assert p2.counts(["stk_premarket", "fut_holding", "fut_warehouse_receipt"]) == {
+        "stk_premarket": 0, "fut_holding": 0, "fut_warehouse_receipt": 0}
+    assert p2.one("SELECT count(*) FROM minute_bar") > 0
+    whole = roll_back_modules(p2, purge=True)  # no --module: the whole phase, as before
+    assert whole.code == 0 and whole.record["switchesOff"] == ["p2_realtime_equity_etf", "p2_realtime_index"]
+    assert p2.counts(["minute_bar", "realtime_quote", "realtime_minute_bar"]) == {
+        "minute_bar": 0, "realtime_quote": 0, "realtime_minute_bar": 0}
+    assert all(on for m, on in switches(p2).items() if not m.startswith("p2_"))  # P0 stays published
+
+
+@pytest.mark.parametrize("phase, modules, says", [
+    ("D", ["p2_futures"], "--module p2_futures: not a P2 module; the P2 modules are p2_futures_microstructure, "
+                          "p2_realtime_equity_etf, p2_realtime_index, p2_stk_premarket"),
+    ("D", ["stock"], "--module stock: not a P2 module"),
+    ("B", ["stock"], "--module applies to phase D only"),
+], ids=["unknown-module", "a-p0-module", "module-of-another-phase"])
+def test_a_bad_module_exits_4_naming_the_known_modules_and_changes_nothing(p2: Copy, phase: str, modules: list[str],
+                                                                           says: str) -> None:
+    before = switches(p2)
+    done = roll_back_modules(p2, *modules, phase=phase)
+    assert done.code == 4 and says in done.message, done.message
+    assert switches(p2) == before and p2.sql("SELECT count(*) FROM rollback_runs") == [(0,)]

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
-from tushare_rollout.flags import RolloutFlags
+from tushare_rollout.flags import P2_SUBFLAGS, RolloutFlags
 from tushare_rollout.operator.decide import decide
+from tushare_rollout.operator.manifests import build_cronjob, build_job
 from tushare_rollout.operator.model import (
-    DailyRun, GateResult, Observed, ObservedJob, Plan, Spec, job_name, probe_job_name,
+    DailyRun, GateResult, JobRequest, Observed, ObservedJob, Plan, Spec, job_name, probe_job_name,
 )
 from tushare_rollout.operator.vocabulary import JobState, Phase, Step
 
@@ -42,20 +43,23 @@ class World:
     streaks: dict[str, int] = field(default_factory=dict)
     daily: dict[Phase, DailyRun] = field(default_factory=dict)
     probes: tuple = ()
+    realtime: dict[Phase, DailyRun] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    requests: dict[str, JobRequest] = field(default_factory=dict)
 
     def observed(self) -> Observed:
         return Observed(tuple(self.jobs.values()), dict(self.gates), dict(self.streaks), self.built,
-                        dict(self.daily), tuple(self.probes))
+                        dict(self.daily), tuple(self.probes), dict(self.realtime))
 
     def step(self, s: Spec) -> Plan:
         plan = decide(s, self.status, self.observed(), NOW)
         for request in plan.create:
             assert request.name not in self.jobs, f"{request.name} created twice"
             self.jobs[request.name] = ObservedJob(request.name, request.phase, request.step, request.attempt,
-                                                  JobState.ACTIVE)
+                                                  JobState.ACTIVE, modules=request.modules)  # the annotation
             self.created.append(request.name)
+            self.requests[request.name] = request
         for name in plan.delete:
             self.jobs.pop(name)
             self.deleted.append(name)
@@ -481,6 +485,291 @@ def test_condition_times_move_only_when_a_condition_changes() -> None:
     assert {c["type"]: c["lastTransitionTime"] for c in plan.status["conditions"]} == first
 
 
+# -- P2 modules: published per sub-flag, rolled back alone (rule 8) ------------------------------------------
+
+
+P2_BUILT = ALL_BUILT | frozenset(P2_SUBFLAGS)
+FUTURES, INDEX, EQUITY, PREMARKET = ("p2_futures_microstructure", "p2_realtime_index", "p2_realtime_equity_etf",
+                                     "p2_stk_premarket")
+FUTURES_INDEX = {"p2FuturesMicrostructureV1": True, "p2RealtimeIndexV1": True}
+
+
+def d_spec(flags: dict | None = None, **kw) -> Spec:
+    target = kw.pop("target", "D")
+    return spec(target, flags={"p1Enabled": True, "p2Enabled": True, **(flags or {})}, **kw)
+
+
+def passed_d(flags: dict | None = None, **kw) -> World:
+    """A world whose D passed with ``flags`` (default: the futures and index modules in force)."""
+    w = World(built=P2_BUILT, streaks={"P0": 3, "P1": 3}, **kw)
+    w.run(d_spec(FUTURES_INDEX if flags is None else flags))
+    assert w.phase("D")["state"] == "Passed", w.phase("D")
+    return w
+
+
+def modules(w: World) -> dict[str, str]:
+    return {m: e["state"] for m, e in w.phase("D").get("modules", {}).items()}
+
+
+def rollback(module: str = FUTURES, try_: int = 1) -> str:
+    return f"p0-d-rollback-{module.removeprefix('p2_').replace('_', '-')}-{try_}"
+
+
+ALL_DENIED = tuple({"api": api, "outcome": "denied"} for api in ("stk_mins", "rt_etf_k", "rt_min"))
+
+
+def test_d_publishes_exactly_the_modules_in_force_and_records_them_in_status() -> None:
+    # the equity module's sub-flag is on, but the probes denied every API of it: not in force
+    w = passed_d({**FUTURES_INDEX, "p2RealtimeEquityEtfV1": True}, probes=ALL_DENIED)
+    publish = w.requests[name(Phase.D, Step.PUBLISH)]
+    assert publish.args == ("job", "publish", "--phase", "D", "--module", FUTURES, "--module", INDEX)
+    assert publish.modules == (FUTURES, INDEX)
+    assert w.phase("D")["modules"] == {
+        m: {"state": "Published", "flag": flag, "job": "p0-d-publish-1", "publishedAt": "2024-03-29T12:00:00Z",
+            "message": "published by p0-d-publish-1"}
+        for m, flag in ((FUTURES, "p2FuturesMicrostructureV1"), (INDEX, "p2RealtimeIndexV1"))}
+    none = passed_d({})  # no module in force: the publish asks for none, D passes with nothing published
+    assert none.requests[name(Phase.D, Step.PUBLISH)].args == ("job", "publish", "--phase", "D")
+    assert none.phase("D")["modules"] == {}
+
+
+def test_the_published_set_is_what_the_publish_job_was_asked_for_not_the_flags_when_it_ended() -> None:
+    w = World(built=P2_BUILT, streaks={"P0": 3, "P1": 3})
+    held = lambda j: (JobState.ACTIVE, None, None) if (j.phase, j.step) == (Phase.D, Step.PUBLISH) else OK  # noqa: E731
+    w.run(d_spec(FUTURES_INDEX), outcome=held)
+    assert w.requests[name(Phase.D, Step.PUBLISH)].modules == (FUTURES, INDEX)
+    off = d_spec({"p2RealtimeIndexV1": True, "updatedAt": 2})  # futures off while the publish runs
+    w.step(off)
+    w.finish()
+    w.step(off)  # the publish switched futures on: recorded published ...
+    assert modules(w) == {FUTURES: "Published", INDEX: "Published"}
+    w.step(off)  # ... so it rolls back now
+    assert modules(w) == {FUTURES: "RollingBack", INDEX: "Published"}
+    assert w.phase("D")["state"] == "Passed" and rollback() in w.created
+
+
+@pytest.mark.parametrize("purge", [False, True], ids=["switch-off-only", "purge-data"])
+def test_a_sub_flag_turned_off_rolls_back_only_its_module_and_d_stays_passed(purge: bool) -> None:
+    w = passed_d()
+    before = list(w.created)
+    off = d_spec({"p2RealtimeIndexV1": True, "updatedAt": 2}, purge_data=purge)
+    plan = w.step(off)
+    assert [r.name for r in plan.create] == [rollback()] and plan.delete == []
+    assert plan.create[0].args == ("job", "rollback", "--phase", "D", "--module", FUTURES,
+                                   *(("--purge-data",) if purge else ()))
+    assert plan.create[0].modules == (FUTURES,) and plan.create[0].step is Step.ROLLBACK
+    assert [e.reason for e in plan.events] == ["ModuleRollingBack"]
+    assert "p2FuturesMicrostructureV1 was turned off (flags updatedAt 2)" in plan.events[0].message
+    futures = w.phase("D")["modules"][FUTURES]
+    assert futures["state"] == "RollingBack" and futures["job"] == rollback() and futures["flagsUpdatedAt"] == 2
+    assert [w.phase(p)["state"] for p in "ABCD"] == ["Passed"] * 4
+    assert w.status["state"] == "Succeeded" and w.condition("Ready") == "True"
+    assert "rolling back P2 module p2_futures_microstructure (sub-flag turned off)" in w.status["message"]
+    assert {r.name for r in plan.schedules} == {"p0-b-daily", "p0-c-daily", "p0-d-daily", "p0-d-realtime"}
+    assert plan.requeue_after == 30.0
+    w.run(off)
+    assert w.created == [*before, rollback()]  # nothing else ran: B, C and the index module untouched
+    assert modules(w) == {FUTURES: "RolledBack", INDEX: "Published"}
+    futures = w.phase("D")["modules"][FUTURES]
+    assert futures["job"] == rollback() and futures["rolledBackAt"] == "2024-03-29T12:00:00Z"
+    assert ("rows its runs wrote deleted" in futures["message"]) is purge
+    assert w.phase("D")["state"] == "Passed" and w.status["state"] == "Succeeded"
+    assert w.condition("Ready") == "True" and w.condition("RolledBack") == "True"
+    assert w.status["message"] == "target phase D reached"
+    again = w.step(off)  # idempotent
+    assert again.create == [] and again.events == [] and w.step(off).status == w.status
+
+
+@pytest.mark.parametrize("run, purge, waits", [
+    ("daily", True, True), ("realtime", True, True), ("daily", False, False),
+], ids=["purge-waits-for-the-daily-run", "purge-waits-for-a-realtime-run", "switch-off-needs-not-wait"])
+def test_a_module_rollback_waits_for_the_d_runs_that_could_still_write_its_rows(run: str, purge: bool,
+                                                                               waits: bool) -> None:
+    w = passed_d()
+    active = DailyRun(f"p0-d-{run}-1", JobState.ACTIVE, NOW + dt.timedelta(minutes=1))
+    setattr(w, run, {Phase.D: active})
+    off = d_spec({"p2RealtimeIndexV1": True, "updatedAt": 2}, purge_data=purge)
+    plan = w.step(off)
+    assert ([r.name for r in plan.create] == []) is waits
+    futures = w.phase("D")["modules"][FUTURES]
+    assert futures["state"] == "RollingBack"
+    if waits:
+        assert f"rolling back once p0-d-{run}-1 has finished" in futures["message"]
+        setattr(w, run, {Phase.D: replace(active, state=JobState.SUCCEEDED)})
+        assert [r.name for r in w.step(off).create] == [rollback()]
+
+
+@pytest.mark.parametrize("change", [
+    {"p2RealtimeEquityEtfV1": True},
+    {"p2FuturesMicrostructureV1": True},
+], ids=["a-module-turned-on-for-the-first-time", "a-rolled-back-module-turned-on-again"])
+def test_a_module_in_force_but_not_published_runs_d_again_as_a_new_attempt(change: dict) -> None:
+    w = passed_d()
+    w.run(d_spec({"p2RealtimeIndexV1": True, "updatedAt": 2}))
+    assert modules(w) == {FUTURES: "RolledBack", INDEX: "Published"}
+    on = d_spec({"p2RealtimeIndexV1": True, **change, "updatedAt": 3})
+    plan = w.step(on)
+    turned_on = EQUITY if "p2RealtimeEquityEtfV1" in change else FUTURES
+    assert [e.reason for e in plan.events] == ["P2ModulesChanged"]
+    assert f"{turned_on} (" in plan.events[0].message and "runs again as attempt 2" in plan.events[0].message
+    d = w.phase("D")
+    assert d["state"] == "Running" and d["attempt"] == 2 and [r.name for r in plan.create] == [
+        name(Phase.D, Step.PROBE, 2)]
+    assert {r.name for r in plan.schedules} == {"p0-b-daily", "p0-c-daily"}  # D's come back when it passes
+    assert modules(w)[INDEX] == "Published"  # kept across the attempt
+    w.run(on)
+    assert w.phase("D")["state"] == "Passed" and w.status["state"] == "Succeeded"
+    publish = w.requests[name(Phase.D, Step.PUBLISH, 2)]
+    assert set(publish.modules) == {INDEX, turned_on}
+    assert modules(w)[turned_on] == "Published" and modules(w)[INDEX] == "Published"
+    assert w.phase("D")["modules"][turned_on]["job"] == name(Phase.D, Step.PUBLISH, 2)
+    assert [w.phase(p)["attempt"] for p in "BC"] == [1, 1]  # P0 and P1 never ran again
+    if turned_on == FUTURES:  # off once more: a new rollback Job, never the old one's name
+        plan = w.step(d_spec({"p2RealtimeIndexV1": True, "updatedAt": 4}))
+        assert [r.name for r in plan.create] == [rollback(try_=3)]
+
+
+def test_a_probe_that_now_grants_a_module_runs_d_again() -> None:
+    w = passed_d({**FUTURES_INDEX, "p2RealtimeEquityEtfV1": True}, probes=ALL_DENIED)
+    assert EQUITY not in modules(w)
+    w.probes = tuple({**p, "outcome": "granted"} for p in ALL_DENIED)
+    plan = w.step(d_spec({**FUTURES_INDEX, "p2RealtimeEquityEtfV1": True}))
+    assert w.phase("D")["attempt"] == 2 and name(Phase.D, Step.PROBE, 2) in [r.name for r in plan.create]
+
+
+@pytest.mark.parametrize("change, daily", [
+    ({"p2Enabled": False, "updatedAt": 2}, "p2Enabled is off"),
+    ({"paused": True}, "spec.paused is true"),
+], ids=["p2-switch-off", "paused"])
+def test_p2_switched_off_or_paused_suspends_the_p2_cronjobs_and_unpublishes_nothing(change: dict, daily: str) -> None:
+    w = passed_d()
+    flags = {**FUTURES_INDEX, **{k: v for k, v in change.items() if k != "paused"}}
+    plan = w.step(d_spec(flags, paused=change.get("paused", False)))
+    assert plan.create == [] and modules(w) == {FUTURES: "Published", INDEX: "Published"}
+    steady = w.status["steadyState"]["D"]
+    assert (steady["suspended"], steady["reason"]) == (True, daily)
+    assert (steady["realtime"]["suspended"], steady["realtime"]["reason"]) == (True, daily)
+
+
+def test_a_failed_module_rollback_is_retried_then_stalls_and_a_retry_token_runs_it_again() -> None:
+    w = passed_d()
+    off = replace(d_spec({"p2RealtimeIndexV1": True, "updatedAt": 2}), infra_retries=1)
+    deadline = lambda j: (JobState.FAILED, "DeadlineExceeded", None)  # noqa: E731
+    w.run(off, outcome=deadline)
+    assert [n for n in w.created if "rollback" in n] == [rollback(try_=1), rollback(try_=2)]
+    futures = w.phase("D")["modules"][FUTURES]
+    assert futures["state"] == "Stalled" and "spec.retryToken" in futures["message"]
+    assert w.condition("Stalled") == "True" and w.phase("D")["state"] == "Passed"
+    assert "P2 module p2_futures_microstructure: the rollback Job" in w.status["message"]
+    w.run(replace(off, retry_token="fixed"))
+    assert rollback(try_=3) in w.created and modules(w)[FUTURES] == "RolledBack"
+    assert w.condition("Stalled") == "False" and w.status["acknowledgedRetryToken"] == "fixed"
+
+
+def test_lowering_the_target_below_d_takes_every_module_with_it_and_raising_it_publishes_again() -> None:
+    w = passed_d()
+    w.run(d_spec(FUTURES_INDEX, target="C"))
+    assert name(Phase.D, Step.ROLLBACK) in w.created and not any("-d-rollback-futures" in n for n in w.created)
+    assert w.phase("D")["state"] == "RolledBack"
+    assert modules(w) == {FUTURES: "RolledBack", INDEX: "RolledBack"}
+    assert w.phase("D")["modules"][INDEX]["job"] == name(Phase.D, Step.ROLLBACK)
+    w.run(d_spec(FUTURES_INDEX))
+    assert w.phase("D")["state"] == "Passed" and modules(w) == {FUTURES: "Published", INDEX: "Published"}
+
+
+def test_a_d_run_again_that_waits_still_counts_its_published_modules_when_the_target_is_lowered() -> None:
+    w = passed_d({"p2RealtimeIndexV1": True})
+    w.streaks = {"P0": 1, "P1": 3}  # the core is not stable now: D, run again, waits
+    w.run(d_spec({**FUTURES_INDEX, "updatedAt": 2}))
+    assert w.phase("D")["state"] == "Waiting" and w.phase("D")["attempt"] == 2
+    assert modules(w) == {INDEX: "Published"}
+    w.run(d_spec({**FUTURES_INDEX, "updatedAt": 2}, target="C"))
+    assert name(Phase.D, Step.ROLLBACK, 2) in w.created and modules(w) == {INDEX: "RolledBack"}
+    assert w.phase("D")["state"] == "RolledBack"
+
+
+def test_a_d_passed_before_modules_were_recorded_adopts_the_modules_in_force() -> None:
+    w = passed_d()
+    del w.phase("D")["modules"]
+    w.step(d_spec(FUTURES_INDEX))
+    assert modules(w) == {FUTURES: "Published", INDEX: "Published"}
+    assert "adopted" in w.phase("D")["modules"][FUTURES]["message"]
+    assert [r.name for r in w.step(d_spec({"p2RealtimeIndexV1": True, "updatedAt": 2})).create] == [rollback()]
+
+
+# -- D's realtime CronJob ---------------------------------------------------------------------------------------
+
+
+def test_a_passed_d_gets_its_realtime_cronjob_beside_the_daily_one() -> None:
+    w = passed_d()
+    crons = {c.name: c for c in w.step(d_spec(FUTURES_INDEX)).schedules}
+    rt = crons["p0-d-realtime"]
+    assert (rt.phase, rt.step, rt.cron, rt.time_zone, rt.suspend, rt.args) == \
+        (Phase.D, Step.REALTIME, "*/5 9-15 * * 1-5", "Asia/Shanghai", False, ("job", "realtime"))
+    assert crons["p0-d-daily"].step is Step.DAILY
+    assert w.status["steadyState"]["D"]["realtime"] == {
+        "cronJob": "p0-d-realtime", "schedule": "*/5 9-15 * * 1-5 (Asia/Shanghai)", "suspended": False}
+    s = replace(d_spec(FUTURES_INDEX), realtime_cron="*/1 9-14 * * 1-5", time_zone="UTC")
+    rt = next(c for c in w.step(s).schedules if c.step is Step.REALTIME)
+    assert (rt.cron, rt.time_zone) == ("*/1 9-14 * * 1-5", "UTC")
+
+
+@pytest.mark.parametrize("flags, probes, says", [
+    ({"p2FuturesMicrostructureV1": True}, (),
+     "no realtime P2 module is in force: p2RealtimeEquityEtfV1 is off; p2RealtimeIndexV1 is off"),
+    ({"p2RealtimeEquityEtfV1": True}, tuple({"api": a, "outcome": "denied"} for a in ("rt_etf_k", "rt_min")),
+     "no realtime P2 module is in force: every realtime API of p2_realtime_equity_etf was denied (rt_etf_k, rt_min)"
+     "; p2RealtimeIndexV1 is off"),
+], ids=["no-realtime-sub-flag", "realtime-apis-denied"])
+def test_the_realtime_cronjob_is_suspended_while_no_realtime_module_is_in_force(flags: dict, probes: tuple,
+                                                                               says: str) -> None:
+    w = passed_d(flags, probes=probes)
+    [rt] = [c for c in w.step(d_spec(flags)).schedules if c.step is Step.REALTIME]
+    assert rt.suspend is True and w.status["steadyState"]["D"]["realtime"]["reason"] == says
+    assert w.status["steadyState"]["D"]["suspended"] is False  # the daily run goes on
+
+
+def test_a_failed_realtime_run_is_shown_and_is_never_taken_for_a_daily_regression() -> None:
+    w = passed_d()
+    w.realtime = {Phase.D: DailyRun("p0-d-realtime-28512345", JobState.FAILED, NOW + dt.timedelta(hours=1), None,
+                                    "BackoffLimitExceeded")}
+    w.run(d_spec(FUTURES_INDEX))
+    assert w.phase("D")["state"] == "Passed" and w.status["state"] == "Succeeded"
+    assert w.status["steadyState"]["D"]["realtime"]["lastRun"] == {
+        "job": "p0-d-realtime-28512345", "state": "Failed", "startedAt": "2024-03-29T13:00:00Z",
+        "reason": "BackoffLimitExceeded"}
+
+
+# -- the manifests of P2's Jobs ------------------------------------------------------------------------------
+
+
+def _env(manifest: dict) -> dict[str, str | None]:
+    spec = manifest["spec"]["jobTemplate"]["spec"] if manifest["kind"] == "CronJob" else manifest["spec"]
+    return {e["name"]: e.get("value") for e in spec["template"]["spec"]["containers"][0]["env"]}
+
+
+def test_p2_isolation_settings_go_to_phase_d_jobs_only() -> None:
+    rb = {"metadata": {"name": "p0", "namespace": "data", "uid": "u1"},
+          "spec": {"p2": {"rateShare": 0.25, "minuteDays": 5, "workers": 3},
+                   "universe": {"minuteCodes": ["600000.SH", "510300.SH"], "minuteFutures": ["CU", "AU"]}}}
+    p2 = {"TSR_P2_RATE_SHARE": "0.25", "TSR_MINUTE_DAYS": "5", "TSR_WORKERS": "3",
+          "TSR_MINUTE_CODES": '["600000.SH", "510300.SH"]', "TSR_MINUTE_FUTURES": '["CU", "AU"]'}
+    ingest_d = build_job(rb, JobRequest("p0-d-ingest-1", Phase.D, Step.INGEST, 1, ("job", "ingest")), image="i")
+    ingest_b = build_job(rb, JobRequest("p0-b-ingest-1", Phase.B, Step.INGEST, 1, ("job", "ingest")), image="i")
+    w = passed_d()
+    crons = {c.name: build_cronjob(rb, c, image="i") for c in w.step(d_spec(FUTURES_INDEX)).schedules}
+    for manifest in (ingest_d, crons["p0-d-daily"], crons["p0-d-realtime"]):
+        assert _env(manifest).items() >= p2.items()
+    for manifest in (ingest_b, crons["p0-b-daily"], crons["p0-c-daily"]):
+        assert not set(_env(manifest)) & set(p2)
+    defaults = build_job({**rb, "spec": {}}, JobRequest("p0-d-ingest-1", Phase.D, Step.INGEST, 1, ()), image="i")
+    assert {k: v for k, v in _env(defaults).items() if k in p2} == {
+        "TSR_P2_RATE_SHARE": "0.5", "TSR_MINUTE_DAYS": "20", "TSR_WORKERS": "2"}
+    realtime = crons["p0-d-realtime"]
+    assert realtime["spec"]["jobTemplate"]["metadata"]["labels"]["tushare-rollout.io/step"] == "realtime"
+    assert realtime["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"] == ["job", "realtime"]
+
+
 # -- what decide() writes survives the CRD's structural pruning ----------------------------------------------
 
 
@@ -525,5 +814,18 @@ def test_every_status_field_decide_writes_is_declared_in_the_crd() -> None:
     steady.run(replace(spec("B"), paused=True, probe_token="t"))
     assert steady.status["steadyState"]["B"]["lastRun"]["reason"] == "PodFailurePolicy"
     seen.append(steady.status)
+    p2 = passed_d()  # P2 modules in every state, and D's realtime CronJob with a run
+    p2.realtime = {Phase.D: DailyRun("p0-d-realtime-1", JobState.FAILED, NOW, None, "DeadlineExceeded")}
+    p2.run(replace(d_spec({"p2RealtimeIndexV1": True, "updatedAt": 2}), infra_retries=0),
+           outcome=lambda j: (JobState.FAILED, "PodFailurePolicy", None))
+    seen.append(p2.status)
+    assert modules(p2) == {FUTURES: "Stalled", INDEX: "Published"}
+    p2.step(d_spec({"updatedAt": 3}, retry_token="t"))  # both off: one rollback Job at a time
+    assert modules(p2) == {FUTURES: "RollingBack", INDEX: "RollingBack"}
+    assert p2.phase("D")["modules"][INDEX]["message"].endswith("rolling back after P2 module " + FUTURES)
+    seen.append(p2.status)
+    p2.run(d_spec({"updatedAt": 3}, retry_token="t"))
+    assert modules(p2) == {FUTURES: "RolledBack", INDEX: "RolledBack"}
+    seen.append(p2.status)
     for status in seen:
         assert _pruned(status, STATUS_SCHEMA) == []

@@ -119,14 +119,16 @@ def _ingest(engine: Engine, settings: JobSettings, chosen: list[Dataset], mode: 
     with engine.begin() as conn:
         # a dataset whose flag is off or whose API was denied is skipped (P2 modules are optional)
         off = status.applicability(conn, settings.rollout_batch) if settings.rollout_batch else {}
-        in_force = [d for d in chosen if not off.get(d.name)]
-        loader.record_targets(conn, [d for d in in_force if d.plan is not Plan.MINUTES], first, settings.followed)
-        minutes = [d for d in in_force if d.plan is Plan.MINUTES]
-        for d in minutes:  # minute history is kept from its own, later start: the gates expect no more
+        # every chosen dataset is a target, in force or not: the status matrix then shows the ones that are
+        # not as not_applicable, with the reason (flag off, no permission)
+        loader.record_targets(conn, [d for d in chosen if d.plan is not Plan.MINUTES], first, settings.followed)
+        for d in [d for d in chosen if d.plan is Plan.MINUTES]:  # minute history is kept from its own, later start
             window = lookback(loader.open_days(conn, d.calendar, first, last), last, settings.minute_days)
             loader.record_targets(conn, [d], window[0] if window else first, settings.followed)
     outcomes: list[DatasetOutcome] = [DatasetOutcome(d.name, status="skipped", message=off[d.name])
                                       for stage in stages for d in stage if off.get(d.name)]
+    for d in [d for stage in stages for d in stage if off.get(d.name)]:
+        _refresh_status(engine, settings, d, first, last)
     stages = [[d for d in stage if not off.get(d.name)] for stage in stages]
     for stage in stages:
         with ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="ingest") as pool:

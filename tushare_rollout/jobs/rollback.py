@@ -1,4 +1,5 @@
-"""``tushare-rollout job rollback --phase X [--purge-data] [--schema]``: undo a phase, in one transaction.
+"""``tushare-rollout job rollback --phase X [--module M ...] [--purge-data] [--schema]``: undo a phase (or
+some of P2's modules), in one transaction.
 
 What a phase's rollback does (``TSR_ROLLOUT_BATCH`` names the RolloutBatch, for the record):
 
@@ -7,14 +8,19 @@ What a phase's rollback does (``TSR_ROLLOUT_BATCH`` names the RolloutBatch, for 
   table has ``run_id``; lineage is "last changed by", and batches write disjoint rows, so a delete
   by the batch's run ids is exact), its datasets' checkpoints and status cells, and mark its runs
   ``rolled_back_by`` this rollback: a later ``job ingest`` of the same window reloads everything.
+- D with ``--module`` (P2 is published per sub-flag, so it is also rolled back per module): the same,
+  for those modules only. The purge takes the rows written by runs of the modules' datasets
+  (``ingest_runs.dataset``: backfill, daily and realtime runs alike; P2 modules write disjoint rows,
+  by table or asset class, so this is exact), their checkpoints and status cells. The other P2
+  modules, P0 and P1 are untouched.
 - A: with ``--schema``, downgrade the schema to ``base`` (every table, view and row is dropped, this
   rollback's own record included: it goes to stdout and the termination log only). Without it, and
   for E (stabilization writes no data), the rollback is only recorded.
 
 Every run is recorded in ``rollback_runs``. Running it again changes nothing (switches already off,
 0 rows deleted) and exits 0. Exit codes: 0 done, 3 retryable (database unreachable), 4 bad
-configuration (unknown phase, no TSR_ROLLOUT_BATCH, schema not at head, a schema rollback while
-modules are still published).
+configuration (unknown phase or module, ``--module`` for a phase other than D, no TSR_ROLLOUT_BATCH,
+schema not at head, a schema rollback while modules are still published).
 """
 
 from __future__ import annotations
@@ -65,13 +71,46 @@ def check_request(settings: JobSettings, phase: str, phases: dict[str, Batch | N
     return None
 
 
-def run(settings: JobSettings, *, phase: str, purge_data: bool = False, schema: bool = False) -> Result:
-    problem = check_request(settings, phase)
+def module_datasets() -> dict[str, list[str]]:
+    """P2's ``read_switch`` modules and the datasets each one publishes.
+
+    >>> module_datasets()["p2_futures_microstructure"]
+    ['ft_mins', 'fut_holding', 'fut_wsr']
+    """
+    out: dict[str, list[str]] = {}
+    for d in for_batch(Batch.P2):
+        if d.module:
+            out.setdefault(d.module, []).append(d.name)
+    return {m: sorted(names) for m, names in sorted(out.items())}
+
+
+def check_modules(phase: str, modules: list[str]) -> str | None:
+    """Why ``--module`` cannot be honoured (exit 4), or ``None``.
+
+    >>> print(check_modules("D", ["p2_futures"]))
+    --module p2_futures: not a P2 module; the P2 modules are p2_futures_microstructure, p2_realtime_equity_etf, \
+p2_realtime_index, p2_stk_premarket
+    >>> check_modules("B", ["stock"])
+    '--module applies to phase D only (P2 is published per sub-flag; B is rolled back whole)'
+    """
+    if phase != "D":
+        return f"--module applies to phase D only (P2 is published per sub-flag; {phase} is rolled back whole)"
+    known = module_datasets()
+    unknown = [m for m in modules if m not in known]
+    if unknown:
+        return f"--module {', '.join(unknown)}: not a P2 module; the P2 modules are {', '.join(known)}"
+    return None
+
+
+def run(settings: JobSettings, *, phase: str, purge_data: bool = False, schema: bool = False,
+        modules: list[str] | None = None) -> Result:
+    problem = check_request(settings, phase) or (check_modules(phase, modules) if modules else None)
     if problem:
-        return Result(ExitCode.BAD_CONFIGURATION, problem, {"phase": phase})
+        return Result(ExitCode.BAD_CONFIGURATION, problem, {"phase": phase, "modules": modules or None})
     batch = PHASE_BATCH[phase]
     request = {"phase": phase, "batch": batch.value if batch else None, "rolloutBatch": settings.rollout_batch,
-               "purgeData": purge_data, "schema": schema, "jobName": settings.job_name}
+               "modules": sorted(set(modules)) if modules else None, "purgeData": purge_data, "schema": schema,
+               "jobName": settings.job_name}
 
     def work(engine: Engine) -> Outcome:
         if phase == "A" and schema:
@@ -99,16 +138,20 @@ def _rollback(conn: Connection, request: dict[str, Any], batch: Batch | None) ->
     switched: list[str] = []
     deleted: dict[str, int] = {}
     runs = 0
+    modules = request.get("modules")
+    datasets = sorted(d for m in modules for d in module_datasets()[m]) if modules else None
     if batch is not None:
+        what = f"P2 module{'s' if len(modules) > 1 else ''} of phase {phase}" if modules else f"phase {phase}"
         switched = sorted(conn.execute(text(
-            "UPDATE read_switch SET enabled = false, reason = :reason, updated_at = now()"
-            " WHERE batch = :b AND enabled RETURNING module"),
-            {"reason": f"rolled back phase {phase} ({rollout_batch})", "b": batch.value}).scalars())
+            "UPDATE read_switch SET enabled = false, reason = :reason, updated_at = now() WHERE batch = :b AND enabled"
+            " AND (CAST(:modules AS text[]) IS NULL OR module = ANY(CAST(:modules AS text[]))) RETURNING module"),
+            {"reason": f"rolled back {what} ({rollout_batch})", "b": batch.value, "modules": modules}).scalars())
         if request["purgeData"]:
-            deleted = purge(conn, batch)
+            deleted = purge(conn, batch, datasets)
             runs = conn.execute(text(
-                "UPDATE ingest_runs SET rolled_back_by = :id WHERE batch = :b AND rolled_back_by IS NULL"),
-                {"id": rollback_id, "b": batch.value}).rowcount
+                "UPDATE ingest_runs SET rolled_back_by = :id WHERE batch = :b AND rolled_back_by IS NULL"
+                " AND (CAST(:ds AS text[]) IS NULL OR dataset = ANY(CAST(:ds AS text[])))"),
+                {"id": rollback_id, "b": batch.value, "ds": datasets}).rowcount
     message = _summary(request, batch, switched, deleted, runs, rollback_id, time.monotonic() - started)
     times = conn.execute(text(
         "UPDATE rollback_runs SET switches_off = CAST(:off AS jsonb), rows_deleted = CAST(:deleted AS jsonb),"
@@ -121,11 +164,14 @@ def _rollback(conn: Connection, request: dict[str, Any], batch: Batch | None) ->
         "runsRolledBack": runs, "startedAt": times.started_at.isoformat(), "finishedAt": times.finished_at.isoformat()})
 
 
-def purge(conn: Connection, batch: Batch) -> dict[str, int]:
-    """Delete what ``batch``'s runs wrote: their rows in every data table, and the checkpoints and status
-    cells of the batch's datasets (so the loader reloads every partition). Returns table -> rows deleted."""
-    lo, hi = conn.execute(text("SELECT min(run_id), max(run_id) FROM ingest_runs WHERE batch = :b"),
-                          {"b": batch.value}).one()
+def purge(conn: Connection, batch: Batch, only: list[str] | None = None) -> dict[str, int]:
+    """Delete what ``batch``'s runs (of the datasets ``only``, when given) wrote: their rows in every data
+    table, and the checkpoints and status cells of those datasets (so the loader reloads every
+    partition). Returns table -> rows deleted."""
+    runs = ("SELECT run_id FROM ingest_runs WHERE batch = :b"
+            " AND (CAST(:ds AS text[]) IS NULL OR dataset = ANY(CAST(:ds AS text[])))")
+    params = {"b": batch.value, "ds": only}
+    lo, hi = conn.execute(text(f"SELECT min(run_id), max(run_id) FROM ({runs}) AS r"), params).one()
     deleted = {}
     for table in data_tables():
         if lo is None:
@@ -133,11 +179,10 @@ def purge(conn: Connection, batch: Batch) -> dict[str, int]:
             continue
         # the range lets the BRIN index on run_id skip the other batches' blocks; the subquery is exact
         deleted[table] = conn.execute(text(
-            f"DELETE FROM {table} WHERE run_id BETWEEN :lo AND :hi"
-            " AND run_id IN (SELECT run_id FROM ingest_runs WHERE batch = :b)"),
-            {"lo": lo, "hi": hi, "b": batch.value}).rowcount
-    datasets = sorted({d.name for d in for_batch(batch)} | set(conn.execute(text(
-        "SELECT DISTINCT dataset FROM ingest_runs WHERE batch = :b"), {"b": batch.value}).scalars()))
+            f"DELETE FROM {table} WHERE run_id BETWEEN :lo AND :hi AND run_id IN ({runs})"),
+            {"lo": lo, "hi": hi, **params}).rowcount
+    datasets = sorted(only) if only is not None else sorted({d.name for d in for_batch(batch)} | set(conn.execute(
+        text("SELECT DISTINCT dataset FROM ingest_runs WHERE batch = :b"), {"b": batch.value}).scalars()))
     deleted["ingest_checkpoints"] = conn.execute(text(
         "DELETE FROM ingest_checkpoints WHERE dataset = ANY(:ds)"), {"ds": datasets}).rowcount
     for dataset in datasets:  # the lock the status-matrix writers take (status.matrix.store), in one order
@@ -149,8 +194,11 @@ def purge(conn: Connection, batch: Batch) -> dict[str, int]:
 
 def _summary(request: dict[str, Any], batch: Batch | None, switched: list[str], deleted: dict[str, int], runs: int,
              rollback_id: int, seconds: float) -> str:
-    phase = request["phase"]
+    phase, modules = request["phase"], request.get("modules")
     head = f"rolled back phase {phase}{f' ({batch.value})' if batch else ''} of {request['rolloutBatch']}"
+    if modules:
+        head = (f"rolled back P2 module{'s' if len(modules) > 1 else ''} {', '.join(modules)} (phase {phase}) of "
+                f"{request['rolloutBatch']}")
     if batch is None:
         what = ("schema kept (--schema drops it)" if phase == "A" else
                 "nothing to undo (stabilization writes no data)")

@@ -24,7 +24,22 @@ The rules, in the order they are applied:
 7. every passed batch phase (B, C, D) has its daily CronJob: incremental ingestion, then that phase's
    gate (the daily gate of rule 2). It is suspended, with the reason in status, while ``paused``,
    while ``spec.control.state`` is not ``running`` and while the batch's switch is off; it is removed
-   when the phase is rolled back or retried.
+   when the phase is rolled back, retried or run again. A passed D also has its realtime CronJob
+   (``job realtime``, ``spec.schedule.realtimeCron``: session snapshots, no gate, so never a daily
+   regression), suspended by the same rules and also while no realtime P2 module is in force;
+8. P2 is published per module. A module is in force when its sub-flag is effective and the newest
+   probes did not deny every API of it. D's publish Job is asked for exactly the modules in force when
+   it is created (``--module``, echoed in an annotation), and those are recorded ``Published`` in
+   ``status.phases.D.modules`` when it succeeds. A published module whose sub-flag is turned off
+   (``updatedAt`` moved) rolls back alone: its own rollback Job (``<rb>-d-rollback-<module>-<try>``,
+   ``--purge-data`` with ``spec.rollback.purgeData``) starts once no D Job that could still write its
+   rows or switch it on runs, one at a time; D stays passed, and B, C, the other modules and the daily
+   CronJobs stay as they are. A module in force that is not published (its sub-flag turned on again,
+   or for the first time, or a probe now grants it) runs D again as a new attempt once no module
+   rollback is in flight: D's ingest loads only what is missing, its publish switches the module on.
+   ``p2Enabled`` off suspends P2's CronJobs (as the other batch switches do theirs) and a lost
+   permission only stops that API's loads: neither unpublishes anything. A lowered ``targetPhase``
+   takes the whole of P2 down, and a rollback of D takes every module with it.
 """
 
 from __future__ import annotations
@@ -36,15 +51,16 @@ from typing import Any
 
 from ..flags import P2_SUBFLAGS
 from .model import (
-    Event, GateResult, JobRequest, Observed, ObservedJob, Plan, ScheduleRequest, Spec, flags_json, job_name,
-    probe_job_name, schedule_name,
+    DailyRun, Event, GateResult, JobRequest, Module, Observed, ObservedJob, Plan, ScheduleRequest, Spec, flags_json,
+    job_name, module_job_name, probe_job_name, schedule_name,
 )
 from .vocabulary import (
-    INFRA_FAILURES, PHASES, STEPS, Condition, JobState, Phase, PhaseState, Reason, State, Step,
+    INFRA_FAILURES, PHASES, STEPS, Condition, JobState, ModuleState, Phase, PhaseState, Reason, State, Step,
 )
 
 STREAK_RECHECK_SECONDS = 300.0
 ACTIVE_STATES = (PhaseState.RUNNING, PhaseState.ROLLING_BACK)
+ON = (ModuleState.PUBLISHED.value, ModuleState.ROLLING_BACK.value, ModuleState.STALLED.value)  # switch not off yet
 
 
 def _ts(now: dt.datetime) -> str:
@@ -64,6 +80,7 @@ class _Decision:
         for p in PHASES:
             self.ph.setdefault(p.value, {"state": PhaseState.PENDING.value, "attempt": 1})
         self.plan = Plan()
+        self.in_flight: str | None = None  # the P2 module whose rollback Job runs (one at a time)
 
     # -- small helpers --------------------------------------------------------------------------------
 
@@ -104,18 +121,26 @@ class _Decision:
             return ("job", "gate", "--phase", p.value, *(("--since", s.backfill_start) if p is not Phase.A else ()),
                     *as_of)
         if step is Step.PUBLISH:
-            return ("job", "publish", "--phase", p.value)
+            return ("job", "publish", "--phase", p.value,
+                    *(a for m in self.asked(p, step) or () for a in ("--module", m)))
         if step is Step.PROBE:
             return ("job", "probe")
         return ("job", "rollback", "--phase", p.value, *(("--purge-data",) if s.purge_data else ()),
                 *(("--schema",) if s.rollback_schema and p is Phase.A else ()))
+
+    def asked(self, p: Phase, step: Step) -> tuple[str, ...] | None:
+        """The P2 modules D's publish is asked for: those in force now (rule 8)."""
+        if p is Phase.D and step is Step.PUBLISH:
+            return tuple(m.name for m in self.modules_in_force())
+        return None
 
     def job(self, p: Phase, step: Step) -> ObservedJob | None:
         """The Job of this step's current try: observed, or requested (unless paused); recorded in status."""
         name = job_name(self.spec.name, p, step, self.tries(p, step))
         found = self.observed.job(name)
         if found is None and not self.spec.paused:
-            self.plan.create.append(JobRequest(name, p, step, self.tries(p, step), self.args(p, step)))
+            self.plan.create.append(JobRequest(name, p, step, self.tries(p, step), self.args(p, step),
+                                               self.asked(p, step)))
         jobs = [j for j in self.entry(p).get("jobs", []) if j["name"] != name]
         record = {"name": name, "kind": step.value,
                   "state": found.state.value if found else ("Pending" if self.spec.paused else "Created")}
@@ -147,13 +172,22 @@ class _Decision:
             return  # acknowledge once the running rollback is done
         self.st["acknowledgedRetryToken"] = token
         retried = []
+        for name, m in self.modules().items():
+            if m["state"] == ModuleState.STALLED.value:  # its rollback runs again, as a new try
+                key = f"rollback-{name}"
+                tries = self.entry(Phase.D).setdefault("tries", {})
+                tries[key] = int(tries.get(key, self.entry(Phase.D).get("attempt", 1))) + 1
+                m.update(state=ModuleState.ROLLING_BACK.value, message=f"retry requested ({token})")
+                m.pop("infraFailures", None)
+                retried.append(f"the rollback of P2 module {name}")
         for p in PHASES:
             e = self.entry(p)
             if self.state(p) is PhaseState.FAILED or (self.state(p) is PhaseState.FROZEN and e.get("jobs")):
                 attempt = int(e.get("attempt", 1)) + 1
                 tries = {k: v + 1 for k, v in e.get("tries", {}).items()}
                 self.ph[p.value] = {"state": PhaseState.PENDING.value, "attempt": attempt, "tries": tries,
-                                    "reason": Reason.RETRYING.value, "message": f"retry requested ({token})"}
+                                    "reason": Reason.RETRYING.value, "message": f"retry requested ({token})",
+                                    **_carried(e)}
                 retried.append(f"{p.value} (attempt {attempt})")
             elif self.state(p) is PhaseState.FROZEN:
                 self.set(p, PhaseState.PENDING, Reason.RETRYING, "unfrozen by a retry")
@@ -208,10 +242,11 @@ class _Decision:
             if p <= self.spec.target:
                 break
             state = self.state(p)
-            if state in (PhaseState.PENDING, PhaseState.ROLLED_BACK):
+            published = self.published(p)  # D run again keeps its earlier modules published
+            if state in (PhaseState.PENDING, PhaseState.ROLLED_BACK) and not published:
                 continue
             e = self.entry(p)
-            wrote = state in (PhaseState.PASSED, PhaseState.RUNNING, PhaseState.ROLLING_BACK) or \
+            wrote = state in (PhaseState.PASSED, PhaseState.RUNNING, PhaseState.ROLLING_BACK) or bool(published) or \
                 (state is PhaseState.FAILED and e.get("rollback", {}).get("state") != "Done" and
                  e.get("reason") in (Reason.GATE_FAILED.value, Reason.REGRESSED.value))
             if not wrote:  # waiting, frozen, or a failure already rolled back: nothing of it is visible
@@ -228,7 +263,7 @@ class _Decision:
         self.ph[p.value] = {"state": state.value, "attempt": int(e.get("attempt", 1)) + rolled_back,
                             "tries": {k: v + 1 for k, v in e.get("tries", {}).items()},
                             "reason": (Reason.ROLLED_BACK if rolled_back else Reason.STARTING).value,
-                            "message": message}
+                            "message": message, **_carried(e)}
         if self.st.get("frozenFrom") == p.value:
             self.st["frozenFrom"] = ""
 
@@ -247,6 +282,11 @@ class _Decision:
             return True
         if j.state is JobState.SUCCEEDED:
             self.event("Normal", Reason.ROLLED_BACK, f"phase {p.value} rolled back ({why})")
+            for m in self.modules(p).values():  # the phase's rollback switched every module off
+                if m["state"] in ON:
+                    m.update(state=ModuleState.ROLLED_BACK.value, job=j.name, rolledBackAt=_ts(self.now),
+                             message=f"rolled back with phase {p.value} ({why})")
+                    m.pop("infraFailures", None)
             if stays:
                 rb["state"] = "Done"
                 e["message"] = (e.get("message") or "") + "; rolled back"
@@ -332,6 +372,8 @@ class _Decision:
             if j.state is JobState.SUCCEEDED:
                 if step is Step.GATE:
                     e["gate"] = _gate_status(j.name, self.observed.gates.get(j.name, GateResult(True)))
+                if step is Step.PUBLISH and p is Phase.D:
+                    self.record_published(j)
                 done.append(step.value)
                 continue
             self.job_failed(p, step, j)
@@ -391,11 +433,191 @@ class _Decision:
                 entry["reason"] = why
             run = self.observed.daily.get(p)
             if run is not None:
-                entry["lastRun"] = {"job": run.job, "state": run.state.value, "startedAt": _ts(run.created),
-                                    **({"reason": run.reason} if run.reason else {}),
-                                    **({"gatePassed": run.gate.passed} if run.gate is not None else {})}
+                entry["lastRun"] = _last_run(run)
+            if p is Phase.D:
+                entry["realtime"] = self.realtime_schedule(why)
             out[p.value] = entry
         self.st["steadyState"] = out
+
+    def realtime_schedule(self, why: str) -> dict[str, Any]:
+        """D's realtime CronJob: suspended as the daily one is, and while no realtime module is in force."""
+        s = self.spec
+        why = why or self.no_realtime()
+        name = schedule_name(s.name, Phase.D, Step.REALTIME)
+        self.plan.schedules.append(ScheduleRequest(name, Phase.D, s.realtime_cron, s.time_zone, bool(why),
+                                                   ("job", "realtime"), Step.REALTIME))
+        entry: dict[str, Any] = {"cronJob": name, "schedule": f"{s.realtime_cron} ({s.time_zone})",
+                                 "suspended": bool(why)}
+        if why:
+            entry["reason"] = why
+        run = self.observed.realtime.get(Phase.D)
+        if run is not None:
+            entry["lastRun"] = _last_run(run)
+        return entry
+
+    def no_realtime(self) -> str:
+        """Why no realtime P2 module is in force, or ``""`` when one is."""
+        reasons = []
+        for m in self.observed.modules:
+            if not m.realtime_apis:
+                continue
+            why = self.in_force(m)
+            if why is None and set(m.realtime_apis) <= self.denied():
+                why = f"every realtime API of {m.name} was denied ({', '.join(m.realtime_apis)})"
+            if why is None:
+                return ""
+            reasons.append(why)
+        return "no realtime P2 module is in force: " + "; ".join(reasons) if reasons else \
+            "this release builds no realtime P2 module"
+
+    # -- P2 modules (rule 8) ------------------------------------------------------------------------
+
+    def modules(self, p: Phase = Phase.D) -> dict[str, dict[str, Any]]:
+        """``status.phases.D.modules``: per P2 module published once, its state."""
+        return (self.entry(p).get("modules") or {}) if p is Phase.D else {}
+
+    def published(self, p: Phase) -> list[str]:
+        """The P2 modules whose read switch is (or may still be) on."""
+        return [n for n, m in self.modules(p).items() if m["state"] in ON]
+
+    def denied(self) -> set[str]:
+        return {p.get("api") for p in self.observed.probes if p.get("outcome") == "denied"}
+
+    def in_force(self, m: Module) -> str | None:
+        """``None`` when module ``m`` is in force, else why not."""
+        f = self.flag_state(self.spec.flags.effective(m.flag, premarket_granted=self.premarket_granted()))
+        if not f["effective"]:
+            return f.get("reason") or f"{m.flag} is off"
+        if m.apis and set(m.apis) <= self.denied():
+            return f"the newest permission probes denied every API of {m.name} ({', '.join(m.apis)})"
+        return None
+
+    def modules_in_force(self) -> list[Module]:
+        return [m for m in self.observed.modules if self.in_force(m) is None]
+
+    def record_published(self, j: ObservedJob) -> None:
+        """D's publish succeeded: the modules it was asked for are published (a publish never switches off)."""
+        mods = self.entry(Phase.D).setdefault("modules", {})
+        flags = {m.name: m.flag for m in self.observed.modules}
+        names = j.modules if j.modules is not None else tuple(m.name for m in self.modules_in_force())
+        for name in names:
+            mods[name] = {"state": ModuleState.PUBLISHED.value, "flag": flags.get(name, ""), "job": j.name,
+                          "publishedAt": _ts(self.now), "message": f"published by {j.name}"}
+
+    def p2_modules(self) -> None:
+        """Rule 8: a published module whose sub-flag went off rolls back alone; one in force that is not
+        published runs D again."""
+        e = self.entry(Phase.D)
+        if self.state(Phase.D) is PhaseState.ROLLING_BACK or \
+                e.get("rollback", {}).get("state") in ("Pending", "Running", "Stalled"):
+            return  # the whole of D is rolled back: every module goes with it
+        if "modules" not in e:
+            if self.state(Phase.D) is PhaseState.PASSED:  # passed before modules were recorded: adopt them
+                e["modules"] = {m.name: {"state": ModuleState.PUBLISHED.value, "flag": m.flag,
+                                         "message": "adopted: D passed before its modules were recorded"}
+                                for m in self.modules_in_force()}
+            return
+        mods = e["modules"]
+        self.in_flight = next((n for n, m in mods.items() if m["state"] == ModuleState.ROLLING_BACK.value and (
+            j := self.observed.job(m.get("job", ""))) is not None and j.state is JobState.ACTIVE), None)
+        for m in self.observed.modules:
+            entry = mods.get(m.name)
+            if entry is None:
+                continue
+            if entry["state"] == ModuleState.PUBLISHED.value and not getattr(self.spec.flags, m.flag):
+                purge = "its read switch goes off and the rows its runs wrote are deleted" if self.spec.purge_data \
+                    else "its read switch goes off, its data is kept"
+                entry.update(state=ModuleState.ROLLING_BACK.value, flagsUpdatedAt=self.spec.flags.updatedAt,
+                             message=f"{m.flag} was turned off: rolling back")
+                entry.pop("infraFailures", None)
+                self.event("Normal", Reason.MODULE_ROLLING_BACK,
+                           f"{m.flag} was turned off (flags updatedAt {self.spec.flags.updatedAt}): rolling back P2 "
+                           f"module {m.name} alone ({purge}); phase D stays passed, P0 and P1 are untouched")
+            if entry["state"] == ModuleState.ROLLING_BACK.value:
+                self.module_rollback(m, mods)
+        self.rerun_for_modules(mods)
+
+    def module_rollback(self, m: Module, mods: dict[str, dict[str, Any]]) -> None:
+        """Drive module ``m``'s rollback Job: started once nothing that could write it (or switch it on) runs."""
+        e, entry = self.entry(Phase.D), mods[m.name]
+        tries, key = e.setdefault("tries", {}), f"rollback-{m.name}"
+        n = tries[key] = int(tries.get(key, e.get("attempt", 1)))
+        name = module_job_name(self.spec.name, Phase.D, Step.ROLLBACK, m, n)
+        entry["job"] = name
+        found = self.observed.job(name)
+        if found is None:
+            busy = self.module_blockers()
+            if busy:
+                entry["message"] = (f"{m.flag} was turned off: rolling back once {', '.join(busy)} has finished "
+                                    "(it may still write the module or switch it on)")
+            elif self.in_flight not in (None, m.name):  # one Job at a time
+                entry["message"] = f"{m.flag} was turned off: rolling back after P2 module {self.in_flight}"
+            elif self.spec.paused:
+                entry["message"] = f"{m.flag} was turned off: rolling back once spec.paused is false"
+            else:
+                args = ("job", "rollback", "--phase", Phase.D.value, "--module", m.name,
+                        *(("--purge-data",) if self.spec.purge_data else ()))
+                self.plan.create.append(JobRequest(name, Phase.D, Step.ROLLBACK, n, args, (m.name,)))
+                entry["message"] = f"{m.flag} was turned off: rolling back (Job {name})"
+                self.in_flight = m.name
+            return
+        if found.state is JobState.ACTIVE:
+            entry["message"] = f"{m.flag} was turned off: rolling back (Job {name})"
+            self.in_flight = m.name
+            return
+        if found.state is JobState.SUCCEEDED:
+            what = "read switch off, the rows its runs wrote deleted" if self.spec.purge_data else \
+                "read switch off, data kept"
+            mods[m.name] = {"state": ModuleState.ROLLED_BACK.value, "flag": m.flag, "job": name,
+                            "rolledBackAt": _ts(self.now), "message": f"rolled back by {name} ({what})",
+                            **({"flagsUpdatedAt": entry["flagsUpdatedAt"]} if "flagsUpdatedAt" in entry else {})}
+            tries[key] = n + 1  # a later rollback of this module is a new Job
+            self.event("Normal", Reason.MODULE_ROLLED_BACK, f"P2 module {m.name} rolled back by {name} ({what})")
+            return
+        failures = int(entry.get("infraFailures", 0)) + 1
+        if failures <= self.spec.infra_retries and found.reason in INFRA_FAILURES:
+            entry["infraFailures"] = failures
+            tries[key] = n + 1
+            self.event("Warning", Reason.INFRA_RETRY,
+                       f"the rollback of P2 module {m.name} failed ({found.reason}); retry {failures}")
+            self.module_rollback(m, mods)
+            return
+        entry.update(state=ModuleState.STALLED.value,
+                     message=f"the rollback Job {name} failed: {found.message or found.reason}; fix it, then change "
+                             "spec.retryToken")
+        self.event("Warning", Reason.MODULE_STALLED, f"P2 module {m.name}: {entry['message']}")
+
+    def module_blockers(self) -> list[str]:
+        """D's Jobs that may still switch a module on (its publish) or, when purging, write its rows."""
+        purge = self.spec.purge_data
+        steps = (Step.PUBLISH, Step.INGEST) if purge else (Step.PUBLISH,)
+        busy = [j.name for j in self.observed.jobs
+                if j.phase is Phase.D and j.step in steps and j.state is JobState.ACTIVE]
+        if purge:
+            busy += [r.job for r in (self.observed.daily.get(Phase.D), self.observed.realtime.get(Phase.D))
+                     if r is not None and r.state is JobState.ACTIVE]
+        return busy
+
+    def rerun_for_modules(self, mods: dict[str, dict[str, Any]]) -> None:
+        """A module in force that is not published: D runs again as a new attempt (nothing of it is lost:
+        its ingest loads what is missing, its publish switches the module on)."""
+        if self.state(Phase.D) is not PhaseState.PASSED or self.spec.paused or self.spec.target < Phase.D or \
+                any(m["state"] in (ModuleState.ROLLING_BACK.value, ModuleState.STALLED.value) for m in mods.values()) \
+                or any(self.state(q) is PhaseState.RUNNING for q in PHASES if q > Phase.D):
+            return
+        missing = [m for m in self.modules_in_force() if mods.get(m.name, {}).get("state") != ModuleState.PUBLISHED]
+        if not missing:
+            return
+        e = self.entry(Phase.D)
+        attempt = int(e.get("attempt", 1)) + 1
+        which = ", ".join(f"{m.name} ({m.flag})" for m in missing)
+        message = (f"P2 module{'s' if len(missing) > 1 else ''} in force but not published: {which}; phase D runs "
+                   f"again as attempt {attempt} (its ingest loads only what is missing, its publish switches "
+                   f"{'them' if len(missing) > 1 else 'it'} on)")
+        self.ph[Phase.D.value] = {"state": PhaseState.PENDING.value, "attempt": attempt,
+                                  "tries": {k: v + 1 for k, v in e.get("tries", {}).items()},
+                                  "reason": Reason.MODULES_CHANGED.value, "message": message, "modules": mods}
+        self.event("Normal", Reason.MODULES_CHANGED, message)
 
     # -- the summary -------------------------------------------------------------------------------
 
@@ -431,11 +653,20 @@ class _Decision:
             state, message = State.PROGRESSING, e.get("message", "")
         else:
             state, message = State.PENDING, "starting"
+        mods = self.modules()
+        rolling_modules = sorted(n for n, m in mods.items() if m["state"] == ModuleState.ROLLING_BACK.value)
+        stalled_modules = sorted(n for n, m in mods.items() if m["state"] == ModuleState.STALLED.value)
+        if rolling_modules:
+            message += f"; rolling back P2 module{'s' if len(rolling_modules) > 1 else ''} " + \
+                ", ".join(rolling_modules) + " (sub-flag turned off)"
+        for n in stalled_modules:
+            message += f"; P2 module {n}: {mods[n].get('message', '')}"
         st["state"], st["message"] = state.value, message
-        stalled = failed is not None or any(self.entry(p).get("rollback", {}).get("state") == "Stalled"
-                                            for p in PHASES)
+        stalled = failed is not None or bool(stalled_modules) or any(
+            self.entry(p).get("rollback", {}).get("state") == "Stalled" for p in PHASES)
         rolled_back = any(self.state(p) is PhaseState.ROLLED_BACK or self.entry(p).get("rollback", {}).get("state")
-                          == "Done" for p in PHASES)
+                          == "Done" for p in PHASES) or any(m["state"] == ModuleState.ROLLED_BACK
+                                                            for m in mods.values())
         self.condition(Condition.READY, state is State.SUCCEEDED, state.value, message)
         self.condition(Condition.RECONCILING, state in (State.PENDING, State.PROGRESSING, State.GATING,
                                                         State.ROLLING_BACK), state.value, message)
@@ -445,7 +676,8 @@ class _Decision:
         self.condition(Condition.FROZEN, bool(frozen), "FrozenByGate" if frozen else "NotFrozen",
                        f"phases after {frozen} are frozen" if frozen else "")
         self.condition(Condition.ROLLED_BACK, rolled_back, "RolledBack" if rolled_back else "NotRolledBack", "")
-        if self.plan.requeue_after is None and state in (State.PROGRESSING, State.GATING, State.ROLLING_BACK):
+        if self.plan.requeue_after is None and (state in (State.PROGRESSING, State.GATING, State.ROLLING_BACK)
+                                                or rolling_modules):
             self.plan.requeue_after = 30.0
 
     def flag_state(self, f: Any) -> dict[str, Any]:
@@ -470,6 +702,17 @@ class _Decision:
         self.st["conditions"].sort(key=lambda c: [k.value for k in Condition].index(c["type"]))
 
 
+def _carried(e: Mapping[str, Any]) -> dict[str, Any]:
+    """What a phase's entry keeps across a new attempt: D's P2 modules (their read switches are as they are)."""
+    return {"modules": e["modules"]} if "modules" in e else {}
+
+
+def _last_run(run: DailyRun) -> dict[str, Any]:
+    return {"job": run.job, "state": run.state.value, "startedAt": _ts(run.created),
+            **({"reason": run.reason} if run.reason else {}),
+            **({"gatePassed": run.gate.passed} if run.gate is not None else {})}
+
+
 def _gate_status(job: str, gate: GateResult) -> dict[str, Any]:
     return {"passed": gate.passed, "job": job, "message": gate.message, "warned": gate.warned,
             "failed": [{k: f[k] for k in ("check", "dataset", "value", "message") if f.get(k) is not None}
@@ -482,6 +725,7 @@ def decide(spec: Spec, status: Mapping[str, Any] | None, observed: Observed, now
     d.probe_token()
     d.regressions()
     if not d.roll_back_above_target() and not d.gate_failure_rollbacks():
+        d.p2_modules()
         d.advance()
         d.gate_failure_rollbacks()  # a gate that just failed starts its rollback in the same reconcile
     d.steady_state()

@@ -10,11 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..db.base import Batch
 from ..flags import RolloutFlags
+from ..ingest.datasets import Plan as LoadPlan
+from ..ingest.datasets import for_batch
 from .vocabulary import JobState, Phase, Step
 
 DEFAULT_BACKFILL_START = "20200102"
 DEFAULT_CRON, DEFAULT_TIME_ZONE = "30 22 * * 1-5", "Asia/Shanghai"
+DEFAULT_REALTIME_CRON = "*/5 9-15 * * 1-5"  # every 5 minutes through the sessions; `job realtime` checks the clock
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class Spec:
     infra_retries: int = 2
     cron: str = DEFAULT_CRON
     time_zone: str = DEFAULT_TIME_ZONE
+    realtime_cron: str = DEFAULT_REALTIME_CRON
     ingestion: str = "running"  # spec.control.state: running | paused | cancelled
 
     @classmethod
@@ -58,6 +63,7 @@ class Spec:
             on_gate_failure=rollback.get("onGateFailure", "Rollback"), purge_data=bool(rollback.get("purgeData")),
             rollback_schema=bool(rollback.get("schema")), infra_retries=int(jobs.get("infraRetries", 2)),
             cron=schedule.get("cron") or DEFAULT_CRON, time_zone=schedule.get("timeZone") or DEFAULT_TIME_ZONE,
+            realtime_cron=schedule.get("realtimeCron") or DEFAULT_REALTIME_CRON,
             ingestion=control.get("state") or "running",
         )
 
@@ -74,6 +80,7 @@ class ObservedJob:
     reason: str | None = None  # the Failed condition's reason (PodFailurePolicy, DeadlineExceeded, ...)
     message: str | None = None
     exit_code: int | None = None  # when a podFailurePolicy rule matched an exit code
+    modules: tuple[str, ...] | None = None  # the P2 modules it was asked to publish or roll back (annotation)
 
 
 @dataclass(frozen=True)
@@ -87,8 +94,49 @@ class GateResult:
 
 
 @dataclass(frozen=True)
+class Module:
+    """A P2 ``read_switch`` module: published per sub-flag, rolled back on its own when the sub-flag goes off."""
+
+    name: str  # p2_futures_microstructure
+    flag: str  # p2FuturesMicrostructureV1
+    apis: tuple[str, ...]  # the APIs of its datasets: all of them denied, it is not in force
+    realtime_apis: tuple[str, ...] = ()  # those `job realtime` snapshots
+
+    @property
+    def short(self) -> str:
+        """Its part of a Job name.
+
+        >>> Module("p2_futures_microstructure", "p2FuturesMicrostructureV1", ()).short
+        'futures-microstructure'
+        """
+        return self.name.removeprefix("p2_").replace("_", "-")
+
+
+def p2_modules() -> tuple[Module, ...]:
+    """The P2 modules this release builds, from the dataset table.
+
+    >>> [(m.name, m.flag, m.realtime_apis) for m in p2_modules()][0]
+    ('p2_futures_microstructure', 'p2FuturesMicrostructureV1', ())
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for d in for_batch(Batch.P2):
+        if not d.module:
+            continue
+        m = found.setdefault(d.module, {"flag": d.flag, "apis": [], "realtime": []})
+        m["apis"].append(d.api)
+        if d.plan is LoadPlan.REALTIME:
+            m["realtime"].append(d.api)
+    return tuple(Module(name, m["flag"], tuple(dict.fromkeys(m["apis"])), tuple(dict.fromkeys(m["realtime"])))
+                 for name, m in sorted(found.items()))
+
+
+P2_MODULES = p2_modules()
+
+
+@dataclass(frozen=True)
 class DailyRun:
-    """The newest Job of a passed phase's daily CronJob (incremental ingest, then that phase's gate)."""
+    """The newest Job of a passed phase's daily CronJob (incremental ingest, then that phase's gate), or of
+    D's realtime CronJob (session snapshots, no gate)."""
 
     job: str
     state: JobState
@@ -105,6 +153,8 @@ class Observed:
     built: frozenset[str] = frozenset({"P0"})  # batches that have datasets in this release
     daily: Mapping[Phase, DailyRun] = field(default_factory=dict)  # passed phase -> its newest daily run
     probes: tuple[Mapping[str, Any], ...] = ()  # per API, the newest permission probe of this RolloutBatch
+    realtime: Mapping[Phase, DailyRun] = field(default_factory=dict)  # D -> its newest realtime run
+    modules: tuple[Module, ...] = P2_MODULES  # the P2 modules this release builds
 
     def job(self, name: str) -> ObservedJob | None:
         return next((j for j in self.jobs if j.name == name), None)
@@ -119,11 +169,13 @@ class JobRequest:
     step: Step
     attempt: int
     args: tuple[str, ...]
+    modules: tuple[str, ...] | None = None  # D's publish and module rollbacks: the P2 modules it acts on
 
 
 @dataclass(frozen=True)
 class ScheduleRequest:
-    """A CronJob that should exist: a passed phase's daily run, suspended (with the reason) or not."""
+    """A CronJob that should exist: a passed phase's daily run (or D's realtime one), suspended (with the
+    reason) or not."""
 
     name: str
     phase: Phase
@@ -131,6 +183,7 @@ class ScheduleRequest:
     time_zone: str
     suspend: bool
     args: tuple[str, ...]
+    step: Step = Step.DAILY  # DAILY or REALTIME: the label its Jobs carry
 
 
 @dataclass(frozen=True)
@@ -171,15 +224,28 @@ def job_name(rollout: str, phase: Phase, step: Step, attempt: int) -> str:
     return _named(rollout, f"-{phase.value.lower()}-{step.value}-{attempt}", 63)
 
 
-def schedule_name(rollout: str, phase: Phase) -> str:
-    """The daily CronJob's name; short enough that its Jobs' names (plus 11 characters) stay labels.
+def module_job_name(rollout: str, phase: Phase, step: Step, module: Module, attempt: int) -> str:
+    """The Job that acts on one P2 module (its rollback), e.g. when its sub-flag was turned off.
 
-    >>> schedule_name("data/p0", Phase.B)
-    'p0-b-daily'
+    >>> m = Module("p2_futures_microstructure", "p2FuturesMicrostructureV1", ())
+    >>> module_job_name("data/p0", Phase.D, Step.ROLLBACK, m, 1)
+    'p0-d-rollback-futures-microstructure-1'
+    >>> len(module_job_name("data/" + "x" * 80, Phase.D, Step.ROLLBACK, m, 12)) <= 63
+    True
+    """
+    return _named(rollout, f"-{phase.value.lower()}-{step.value}-{module.short}-{attempt}", 63)
+
+
+def schedule_name(rollout: str, phase: Phase, step: Step = Step.DAILY) -> str:
+    """A CronJob's name (the daily one, or D's realtime one); short enough that its Jobs' names (plus 11
+    characters) stay labels.
+
+    >>> schedule_name("data/p0", Phase.B), schedule_name("data/p0", Phase.D, Step.REALTIME)
+    ('p0-b-daily', 'p0-d-realtime')
     >>> len(schedule_name("data/" + "x" * 80, Phase.C)) <= 52
     True
     """
-    return _named(rollout, f"-{phase.value.lower()}-daily", 52)
+    return _named(rollout, f"-{phase.value.lower()}-{step.value}", 52)
 
 
 def probe_job_name(rollout: str, token: str) -> str:

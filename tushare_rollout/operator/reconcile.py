@@ -81,7 +81,9 @@ class Reconciler:
             self.api.sanitize_for_serialization(c)
             for c in self.batch.list_namespaced_cron_job(namespace, label_selector=selector).items) if owned_by(c, uid)}
         ours = [o for o in (observe(j) for j in jobs if owned_by(j, uid)) if o is not None]
-        daily = newest_daily(jobs, {c["metadata"]["uid"] for c in cronjobs.values()})
+        cronjob_uids = {c["metadata"]["uid"] for c in cronjobs.values()}
+        daily = newest_daily(jobs, cronjob_uids)
+        realtime = newest_daily(jobs, cronjob_uids, Step.REALTIME)  # no gate: never a daily regression
         gate_jobs = [j.name for j in ours if j.step is Step.GATE] + [j.name for j, _ in daily.values()]
         try:
             gates, streak, flags_new, probed = self._from_database(spec, rb, gate_jobs)
@@ -89,7 +91,8 @@ class Reconciler:
             log.warning("rolloutbatch=%s: cannot read gate results: %s; retrying", spec.name, first_line(exc))
             return Outcome(None, 15.0, "database unavailable")
         runs = {p: DailyRun(j.name, j.state, at, gates.get(j.name), j.reason) for p, (j, at) in daily.items()}
-        observed = Observed(tuple(ours), gates, streak, BUILT, runs, tuple(probed))
+        snapshots = {p: DailyRun(j.name, j.state, at, None, j.reason) for p, (j, at) in realtime.items()}
+        observed = Observed(tuple(ours), gates, streak, BUILT, runs, tuple(probed), snapshots)
         plan = decide(spec, rb.get("status"), observed, self.now())
         written = self._apply(rb, plan, jobs, uid)
         self._schedule(rb, plan, cronjobs)

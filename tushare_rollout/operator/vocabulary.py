@@ -61,6 +61,7 @@ class Step(enum.StrEnum):
     PUBLISH = "publish"
     ROLLBACK = "rollback"
     DAILY = "daily"  # a passed phase's steady-state run (its CronJob's Jobs), not a step of the rollout
+    REALTIME = "realtime"  # passed D's session snapshots (its realtime CronJob's Jobs): no gate, not a step
 
 
 STEPS: dict[Phase, tuple[Step, ...]] = {
@@ -70,6 +71,18 @@ STEPS: dict[Phase, tuple[Step, ...]] = {
     Phase.D: (Step.PROBE, Step.INGEST, Step.GATE, Step.PUBLISH),
     Phase.E: (Step.GATE,),
 }
+
+
+SCHEDULED = (Step.DAILY, Step.REALTIME)  # the steps whose Jobs a CronJob stamps out (no try label)
+
+
+class ModuleState(enum.StrEnum):
+    """``status.phases.D.modules.<module>.state``: a P2 module, published per sub-flag."""
+
+    PUBLISHED = "Published"  # D's publish step switched it on
+    ROLLING_BACK = "RollingBack"  # its sub-flag was turned off: its module rollback Job runs (or waits)
+    ROLLED_BACK = "RolledBack"  # switched off again (by its own rollback, or with the whole of D)
+    STALLED = "Stalled"  # its rollback Job failed beyond the retries: a person must act (retryToken)
 
 
 class JobState(enum.StrEnum):
@@ -106,6 +119,10 @@ class Reason(enum.StrEnum):
     REGRESSED = "DailyGateRegressed"
     PROBED = "PermissionsProbed"
     PROBES_FAILED = "PermissionProbesFailed"
+    MODULE_ROLLING_BACK = "ModuleRollingBack"  # a published P2 module's sub-flag was turned off
+    MODULE_ROLLED_BACK = "ModuleRolledBack"
+    MODULE_STALLED = "ModuleRollbackStalled"
+    MODULES_CHANGED = "P2ModulesChanged"  # a P2 module in force is not published: D runs again
 
 
 # Job failure reasons (the Job's Failed condition) that say the infrastructure failed, not the work
