@@ -351,6 +351,35 @@ def job_rollback(
     raise typer.Exit(int(outcome.code))
 
 
+@job_app.command("rollback-drill")
+def job_rollback_drill(
+    end: Annotated[str | None, typer.Option(metavar="YYYYMMDD", help="Last day P2 is rolled forward to (default: "
+                                                                    "the last day P2 was loaded for).")] = None,
+) -> None:
+    """Phase E: on a disposable copy, roll P2 back (readers lose exactly P2), roll it forward, compare checksums.
+
+    Exit codes: 0 passed, 2 a difference was found, 3 retryable, 4 bad configuration. See docs/rollback.md.
+    """
+    import datetime as dt
+    import logging
+
+    from .jobs import rollback_drill, write_termination_log
+
+    try:
+        last = dt.datetime.strptime(end, "%Y%m%d").date() if end else None
+    except ValueError as exc:
+        typer.echo(f"bad argument: --end is YYYYMMDD ({exc})", err=True)
+        raise typer.Exit(4) from None
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    settings = _job_settings()
+    with err.status("rollback drill on a disposable copy ..."):
+        outcome = rollback_drill.run(settings, end=last)
+    write_termination_log(outcome.as_json(), settings.termination_log)
+    typer.echo(outcome.message, err=outcome.code != 0)
+    raise typer.Exit(int(outcome.code))
+
+
 @job_app.command("publish")
 def job_publish(
     phase: Annotated[str, typer.Option(help="The phase whose modules to show to readers: B, C or D.")],

@@ -202,11 +202,16 @@ def test_demo_rolls_the_example_out_until_ready_and_prints_the_status_matrix() -
             proc.communicate()
     assert proc.returncode == 0, err[-3000:]
     assert "status matrix (SSOT: stored rows vs calendar x listed universe)" in out
-    assert "rolloutbatch tushare-rollout/p1 is Ready: phases A, B, C passed" in out
+    assert "rolloutbatch tushare-rollout/p2 is Ready: phases A, B, C, D passed" in out
     assert re.search(r"│ Ready\s+│ True\s+│", out)  # the final conditions
-    for job in ("p1-a-migrate-1", "p1-a-baseline-1", "p1-a-gate-1", "p1-b-ingest-1", "p1-b-gate-1",
-                "p1-b-publish-1", "p1-c-ingest-1", "p1-c-gate-1", "p1-c-publish-1"):
-        assert re.search(rf"│ {job}\s+│ [ABC]\s+│ \w+\s+│ Complete", out), job
-    assert "phase C: CronJob p1-c-daily runs `job daily`" in out
+    for job in ("p2-a-migrate-1", "p2-a-baseline-1", "p2-a-gate-1", "p2-b-ingest-1", "p2-b-gate-1",
+                "p2-b-publish-1", "p2-c-ingest-1", "p2-c-gate-1", "p2-c-publish-1", "p2-d-probe-1",
+                "p2-d-ingest-1", "p2-d-gate-1", "p2-d-publish-1"):
+        assert re.search(rf"│ {job}\s+│ [ABCD]\s+│ \w+\s+│ Complete", out), job
+    assert "phase C: CronJob p2-c-daily runs `job daily`" in out
     assert re.search(r"│ shibor\s+│ market\s+│\s+\d+ │\s+0 │\s+0 │", out)  # P1 in the matrix, nothing missing
+    # the demo token may read minute history but not realtime or premarket: those are not applicable
+    assert "P2 modules (gray release)" in out
+    assert re.search(r"│ rt_idx_k\s+│ denied\s+│ not_applicable: no permission", out), out[-4000:]
+    assert re.search(r"│ idx_mins\s+│ granted\s+│ in force", out)
     assert _temp_dirs_of(proc.pid) == []

@@ -44,13 +44,14 @@ class World:
     daily: dict[Phase, DailyRun] = field(default_factory=dict)
     probes: tuple = ()
     realtime: dict[Phase, DailyRun] = field(default_factory=dict)
+    drills: dict[str, dict] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     requests: dict[str, JobRequest] = field(default_factory=dict)
 
     def observed(self) -> Observed:
         return Observed(tuple(self.jobs.values()), dict(self.gates), dict(self.streaks), self.built,
-                        dict(self.daily), tuple(self.probes), dict(self.realtime))
+                        dict(self.daily), tuple(self.probes), dict(self.realtime), drills=dict(self.drills))
 
     def step(self, s: Spec) -> Plan:
         plan = decide(s, self.status, self.observed(), NOW)
@@ -829,3 +830,45 @@ def test_every_status_field_decide_writes_is_declared_in_the_crd() -> None:
     seen.append(p2.status)
     for status in seen:
         assert _pruned(status, STATUS_SCHEMA) == []
+
+
+# -- E: every gate together, then the rollback drill ----------------------------------------------------
+
+DRILL_PASSED = {"passed": True, "message": "rollback drill passed on a copy (21 tables compared)",
+                "readersLost": {"v_minute_bar": 4800}, "readersKeptRows": 90000, "tablesIdentical": 21,
+                "tablesCompared": 21, "differences": []}
+
+
+def drilled(result: dict, failed: bool = False) -> tuple[World, Spec]:
+    w = World(built=ALL_BUILT, streaks={"P0": 3, "P1": 3})
+
+    def outcome(j: ObservedJob) -> Outcome:
+        if j.step is Step.DRILL:
+            w.drills[j.name] = result
+            return (JobState.FAILED, "PodFailurePolicy", None) if failed else OK
+        return OK
+    s = spec("E", flags={"p1Enabled": True, "p2Enabled": True, "p2FuturesMicrostructureV1": True})
+    w.run(s, outcome)
+    return w, s
+
+
+def test_e_runs_the_gates_then_the_rollback_drill_and_a_passed_drill_is_succeeded_with_it_in_status() -> None:
+    w, _ = drilled(DRILL_PASSED)
+    e_jobs = [n for n in w.created if "-e-" in n]
+    assert e_jobs == [name(Phase.E, Step.GATE), name(Phase.E, Step.DRILL)]
+    assert w.requests[name(Phase.E, Step.DRILL)].args == ("job", "rollback-drill")
+    assert w.phase("E")["state"] == "Passed" and w.phase("E")["drill"] == {"job": name(Phase.E, Step.DRILL),
+                                                                          **DRILL_PASSED}
+    assert w.status["state"] == "Succeeded" and w.condition("Ready") == "True"
+    assert set(w.status["steadyState"]) == {"B", "C", "D"}  # the daily CronJobs keep running
+
+
+def test_a_drill_that_found_a_difference_fails_e_naming_it_and_stalls() -> None:
+    found = {**DRILL_PASSED, "passed": False, "message": "rollback drill FAILED",
+             "differences": ["fut_holding: 1201 rows before, 1200 after the roll-forward"]}
+    w, _ = drilled(found, failed=True)
+    e = w.phase("E")
+    assert e["state"] == "Failed" and e["reason"] == "RollbackDrillFailed"
+    assert "fut_holding: 1201 rows before, 1200 after" in e["message"] and e["drill"]["passed"] is False
+    assert [w.phase(p)["state"] for p in "ABCD"] == ["Passed"] * 4  # nothing before E is touched
+    assert w.condition("Stalled") == "True" and w.condition("Ready") == "False"

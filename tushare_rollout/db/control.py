@@ -313,3 +313,33 @@ class RollbackRun(Base):
     finished_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False,
                                                      server_default=func.now())
     job_name: Mapped[str | None] = mapped_column(String(253), comment="the Kubernetes Job that ran it")
+
+
+class RollbackDrill(Base):
+    """One rollback drill of phase E (``tushare-rollout job rollback-drill``): on a disposable copy of the
+    data, P2 rolled back (readers must lose exactly P2 and keep P0/P1) and rolled forward again (the data
+    must come back identical, by table checksums)."""
+
+    __tablename__ = "rollback_drills"
+    __table_args__ = (
+        CheckConstraint("finished_at >= started_at", name="finished_after_start"),
+        Index(None, "rollout_batch", "started_at"),
+    )
+
+    drill_id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    rollout_batch: Mapped[str] = mapped_column(String(253), nullable=False, comment="namespace/name")
+    job_name: Mapped[str | None] = mapped_column(String(253), comment="the Kubernetes Job that ran it")
+    passed: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    scratch_schema: Mapped[str] = mapped_column(String(63), nullable=False, comment="the disposable copy (dropped)")
+    readers_lost: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}",
+                                                         comment="view -> rows visible before and after rollback")
+    readers_kept: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}",
+                                                         comment="P0/P1 view -> rows, unchanged by the rollback")
+    tables: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}",
+                                                   comment="table -> rows before, after rollback, after roll-forward")
+    differences: Mapped[list[Any]] = mapped_column(JSONB, nullable=False, server_default="[]",
+                                                   comment="what was not as required (empty when passed)")
+    message: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                     server_default=func.now())

@@ -64,6 +64,23 @@ def gate_results(conn: Connection, job_names: list[str]) -> dict[str, dict]:
             for r in rows}
 
 
+def drill_results(conn: Connection, job_names: list[str]) -> dict[str, dict]:
+    """Per rollback-drill Job name: what it stored (``rollback_drills``), summarised for status."""
+    if not job_names:
+        return {}
+    rows = conn.execute(text(
+        "SELECT DISTINCT ON (job_name) job_name, passed, message, readers_lost, readers_kept, tables, differences,"
+        " finished_at FROM rollback_drills WHERE job_name = ANY(:names) ORDER BY job_name, drill_id DESC"),
+        {"names": job_names}).mappings().all()
+    return {r["job_name"]: {
+        "passed": r["passed"], "message": r["message"], "finishedAt": r["finished_at"].isoformat(),
+        "readersLost": {v: n["before"] for v, n in r["readers_lost"].items() if n["before"]},
+        "readersKeptRows": sum(r["readers_kept"].values()),
+        "tablesIdentical": sum(1 for t in r["tables"].values() if t.get("identical")),
+        "tablesCompared": sum(1 for t in r["tables"].values() if "identical" in t),
+        "differences": list(r["differences"])[:5]} for r in rows}
+
+
 def streaks(conn: Connection, rollout_batch: str | None = None) -> dict[str, int]:
     """Per batch: the clean-streak value of the newest gate run that measured it."""
     rows = conn.execute(text(

@@ -17,7 +17,11 @@ The rules, in the order they are applied:
    a switched-off or not-yet-built batch waits (it is not skipped), D waits for the P0 and P1
    stability streaks, a gate passes only on a passing gate result, an infrastructure failure is
    retried ``spec.jobs.infraRetries`` times and then stalls for a person, a refused Job (exit 4)
-   stalls at once. ``paused`` starts nothing new;
+   stalls at once. ``paused`` starts nothing new. E, stabilization, runs every batch's gate together,
+   then the rollback drill (``job rollback-drill``: on a disposable copy P2 is rolled back and forward,
+   readers must lose exactly P2 and the data must come back identical); its result is kept in
+   ``status.phases.E.drill``, a drill that found a difference fails E (``RollbackDrillFailed``), and a
+   passed E is the target reached: ``Succeeded``, with the daily CronJobs running on;
 6. a new ``spec.probeToken`` runs the permission probes once (outside the phases) and is
    acknowledged when its Job ends; ``status.probes`` shows the newest probe per API, and the
    premarket flag is effective only with a granted ``stk_premarket`` probe;
@@ -125,6 +129,8 @@ class _Decision:
                     *(a for m in self.asked(p, step) or () for a in ("--module", m)))
         if step is Step.PROBE:
             return ("job", "probe")
+        if step is Step.DRILL:
+            return ("job", "rollback-drill", *end)
         return ("job", "rollback", "--phase", p.value, *(("--purge-data",) if s.purge_data else ()),
                 *(("--schema",) if s.rollback_schema and p is Phase.A else ()))
 
@@ -374,6 +380,8 @@ class _Decision:
                     e["gate"] = _gate_status(j.name, self.observed.gates.get(j.name, GateResult(True)))
                 if step is Step.PUBLISH and p is Phase.D:
                     self.record_published(j)
+                if step is Step.DRILL:
+                    e["drill"] = {"job": j.name, **self.observed.drills.get(j.name, {"passed": True})}
                 done.append(step.value)
                 continue
             self.job_failed(p, step, j)
@@ -383,6 +391,14 @@ class _Decision:
 
     def job_failed(self, p: Phase, step: Step, j: ObservedJob) -> None:
         e = self.entry(p)
+        drill = self.observed.drills.get(j.name) if step is Step.DRILL else None
+        if drill is not None and not drill.get("passed"):
+            e["drill"] = {"job": j.name, **drill}
+            found = "; ".join(drill.get("differences") or []) or drill.get("message", "")
+            self.set(p, PhaseState.FAILED, Reason.DRILL_FAILED, f"the rollback drill ({j.name}) failed: {found}; "
+                                                                 "fix the cause, then change spec.retryToken")
+            self.event("Warning", Reason.DRILL_FAILED, e["message"])
+            return
         gate = self.observed.gates.get(j.name) if step is Step.GATE else None
         if gate is not None and not gate.passed:
             e["gate"] = _gate_status(j.name, gate)

@@ -6,7 +6,7 @@ carries labels that say which RolloutBatch, phase, step and try it belongs to, a
 RolloutBatch (so it is garbage-collected with it). Its ``podFailurePolicy`` follows the exit-code
 contract: 2 (a check failed) and 4 (bad configuration) fail the Job at once; 3 is retried. A passed
 phase's daily CronJob, and passed D's realtime CronJob (owned by the RolloutBatch too), stamp out Jobs
-of the same shape. Phase D's Jobs also get P2's isolation settings (``spec.p2``, the minute universe):
+of the same shape. Phase D's and E's Jobs also get P2's settings (``spec.p2``, the minute universe):
 the share of each API's rate limit P2 may use, its own worker count, the minute-history depth.
 """
 
@@ -178,7 +178,7 @@ def _job_spec(rb: Mapping[str, Any], phase: Phase, labels: Mapping[str, str], ar
     if universe.get("backfillStart"):
         b = universe["backfillStart"]
         env.append({"name": "TSR_BACKFILL_START", "value": f"{b[:4]}-{b[4:6]}-{b[6:]}"})
-    if phase is Phase.D:
+    if phase in (Phase.D, Phase.E):  # E gates P2 with the rest and rolls it forward in its drill
         env += p2_env(spec)
     job_spec: dict[str, Any] = {
         "backoffLimit": int(jobs.get("backoffLimit", 2)),

@@ -155,6 +155,7 @@ class Observed:
     probes: tuple[Mapping[str, Any], ...] = ()  # per API, the newest permission probe of this RolloutBatch
     realtime: Mapping[Phase, DailyRun] = field(default_factory=dict)  # D -> its newest realtime run
     modules: tuple[Module, ...] = P2_MODULES  # the P2 modules this release builds
+    drills: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # drill Job name -> its stored result
 
     def job(self, name: str) -> ObservedJob | None:
         return next((j for j in self.jobs if j.name == name), None)

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from ..db.engine import first_line
-from ..db.rollout import gate_results, probes, record_flags, streaks
+from ..db.rollout import drill_results, gate_results, probes, record_flags, streaks
 from ..ingest.datasets import DATASETS
 from . import metrics
 from .decide import decide
@@ -85,14 +85,15 @@ class Reconciler:
         daily = newest_daily(jobs, cronjob_uids)
         realtime = newest_daily(jobs, cronjob_uids, Step.REALTIME)  # no gate: never a daily regression
         gate_jobs = [j.name for j in ours if j.step is Step.GATE] + [j.name for j, _ in daily.values()]
+        drill_jobs = [j.name for j in ours if j.step is Step.DRILL]
         try:
-            gates, streak, flags_new, probed = self._from_database(spec, rb, gate_jobs)
+            gates, streak, flags_new, probed, drills = self._from_database(spec, rb, gate_jobs, drill_jobs)
         except DBAPIError as exc:
             log.warning("rolloutbatch=%s: cannot read gate results: %s; retrying", spec.name, first_line(exc))
             return Outcome(None, 15.0, "database unavailable")
         runs = {p: DailyRun(j.name, j.state, at, gates.get(j.name), j.reason) for p, (j, at) in daily.items()}
         snapshots = {p: DailyRun(j.name, j.state, at, None, j.reason) for p, (j, at) in realtime.items()}
-        observed = Observed(tuple(ours), gates, streak, BUILT, runs, tuple(probed), snapshots)
+        observed = Observed(tuple(ours), gates, streak, BUILT, runs, tuple(probed), snapshots, drills=drills)
         plan = decide(spec, rb.get("status"), observed, self.now())
         written = self._apply(rb, plan, jobs, uid)
         self._schedule(rb, plan, cronjobs)
@@ -105,18 +106,19 @@ class Reconciler:
             return Outcome(plan, CONFLICT_RETRY_SECONDS, "status conflict")
         return Outcome(plan, plan.requeue_after)
 
-    def _from_database(self, spec: Spec, rb: dict, gate_jobs: list[str]
-                       ) -> tuple[dict[str, GateResult], dict[str, int], bool, list[dict]]:
+    def _from_database(self, spec: Spec, rb: dict, gate_jobs: list[str], drill_jobs: list[str]
+                       ) -> tuple[dict[str, GateResult], dict[str, int], bool, list[dict], dict[str, dict]]:
         if self.engine is None:
-            return {}, {}, False, []
+            return {}, {}, False, [], {}
         with self.engine.begin() as conn:
             found = gate_results(conn, gate_jobs)
+            drills = drill_results(conn, drill_jobs)
             streak = streaks(conn, spec.name)
             probed = probes(conn, spec.name)
             recorded = (rb.get("status") or {}).get("lastFlagsUpdatedAt")
             new = recorded != spec.flags.updatedAt and record_flags(conn, spec.name, spec.generation, spec.flags)
         gates = {name: GateResult(r["passed"], "", tuple(r["failed"]), r["warned"]) for name, r in found.items()}
-        return gates, streak, bool(new), probed
+        return gates, streak, bool(new), probed, drills
 
     def _apply(self, rb: dict, plan: Plan, jobs: list[dict], uid: str) -> bool:
         """Create and delete Jobs, post Events, write status; False when the status write lost a race."""

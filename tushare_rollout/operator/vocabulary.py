@@ -60,6 +60,7 @@ class Step(enum.StrEnum):
     GATE = "gate"
     PUBLISH = "publish"
     ROLLBACK = "rollback"
+    DRILL = "drill"  # E: the rollback drill on a disposable copy
     DAILY = "daily"  # a passed phase's steady-state run (its CronJob's Jobs), not a step of the rollout
     REALTIME = "realtime"  # passed D's session snapshots (its realtime CronJob's Jobs): no gate, not a step
 
@@ -69,7 +70,7 @@ STEPS: dict[Phase, tuple[Step, ...]] = {
     Phase.B: (Step.INGEST, Step.GATE, Step.PUBLISH),
     Phase.C: (Step.INGEST, Step.GATE, Step.PUBLISH),
     Phase.D: (Step.PROBE, Step.INGEST, Step.GATE, Step.PUBLISH),
-    Phase.E: (Step.GATE,),
+    Phase.E: (Step.GATE, Step.DRILL),
 }
 
 
@@ -123,6 +124,7 @@ class Reason(enum.StrEnum):
     MODULE_ROLLED_BACK = "ModuleRolledBack"
     MODULE_STALLED = "ModuleRollbackStalled"
     MODULES_CHANGED = "P2ModulesChanged"  # a P2 module in force is not published: D runs again
+    DRILL_FAILED = "RollbackDrillFailed"  # E's rollback drill found a difference
 
 
 # Job failure reasons (the Job's Failed condition) that say the infrastructure failed, not the work
