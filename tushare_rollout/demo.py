@@ -30,7 +30,7 @@ from .operator.manifests import GROUP, LABEL_PHASE, LABEL_RB, LABEL_STEP, PLURAL
 from .operator.vocabulary import PHASES, Condition, PhaseState
 from .tushare.server.app import LocalTushareServer
 
-EXAMPLE = ROOT / "docs" / "examples" / "rolloutbatch-phase-d.yaml"  # the highest phase this release builds
+EXAMPLE = ROOT / "docs" / "examples" / "rolloutbatch-phase-e.yaml"  # all the way: A to E
 # the demo's Tushare account: 5000 points with the historical-minute permission, but neither the realtime
 # nor the premarket one, so the permission probes find those APIs denied and D goes on without them
 DEMO_TOKEN = "demo:5000:minutes"
@@ -181,7 +181,7 @@ def view(rb: dict[str, Any], jobs: list[dict[str, Any]], elapsed: float) -> Rend
                 phases.add_row(str(p), _styled("Pending"), "", "", "", "")
             continue
         phases.add_row(str(p), _styled(ph.get("state", "")), ph.get("step", ""), str(ph.get("attempt", "")),
-                       Text(ph.get("message", "")), gate_text(ph.get("gate")))
+                       Text(ph.get("message", "")), gate_text(ph.get("gate"), ph.get("drill")))
 
     table = Table(title="Jobs", title_justify="left")
     for column in ("job", "phase", "step", "state", "seconds", "reason"):
@@ -202,8 +202,22 @@ def view(rb: dict[str, Any], jobs: list[dict[str, Any]], elapsed: float) -> Rend
     return Group(head, phases, table, *([Text("steady state\n" + "\n".join(steady))] if steady else []))
 
 
-def gate_text(gate: dict[str, Any] | None) -> Text:
-    """A phase's gate result: passed (with warnings), or the failed checks and their values."""
+def gate_text(gate: dict[str, Any] | None, drill: dict[str, Any] | None = None) -> Text:
+    """A phase's gate result: passed (with warnings), or the failed checks and their values; E's rollback
+    drill under it."""
+    text = _gate_text(gate)
+    if drill:
+        lost = sum((drill.get("readersLost") or {}).values())
+        if drill.get("passed"):
+            text.append(f"\nrollback drill passed: readers lost {lost} P2 rows, kept "
+                        f"{drill.get('readersKeptRows', 0)}; {drill.get('tablesIdentical', 0)}/"
+                        f"{drill.get('tablesCompared', 0)} tables identical after the roll-forward", style="green")
+        else:
+            text.append("\nrollback drill FAILED: " + "; ".join(drill.get("differences") or []), style="red")
+    return text
+
+
+def _gate_text(gate: dict[str, Any] | None) -> Text:
     if not gate:
         return Text("")
     if gate.get("passed"):

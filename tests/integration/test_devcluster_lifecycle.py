@@ -202,13 +202,14 @@ def test_demo_rolls_the_example_out_until_ready_and_prints_the_status_matrix() -
             proc.communicate()
     assert proc.returncode == 0, err[-3000:]
     assert "status matrix (SSOT: stored rows vs calendar x listed universe)" in out
-    assert "rolloutbatch tushare-rollout/p2 is Ready: phases A, B, C, D passed" in out
+    assert "rolloutbatch tushare-rollout/all is Ready: phases A, B, C, D, E passed" in out
     assert re.search(r"│ Ready\s+│ True\s+│", out)  # the final conditions
-    for job in ("p2-a-migrate-1", "p2-a-baseline-1", "p2-a-gate-1", "p2-b-ingest-1", "p2-b-gate-1",
-                "p2-b-publish-1", "p2-c-ingest-1", "p2-c-gate-1", "p2-c-publish-1", "p2-d-probe-1",
-                "p2-d-ingest-1", "p2-d-gate-1", "p2-d-publish-1"):
-        assert re.search(rf"│ {job}\s+│ [ABCD]\s+│ \w+\s+│ Complete", out), job
-    assert "phase C: CronJob p2-c-daily runs `job daily`" in out
+    for job in ("all-a-migrate-1", "all-a-baseline-1", "all-a-gate-1", "all-b-ingest-1", "all-b-gate-1",
+                "all-b-publish-1", "all-c-ingest-1", "all-c-gate-1", "all-c-publish-1", "all-d-probe-1",
+                "all-d-ingest-1", "all-d-gate-1", "all-d-publish-1", "all-e-gate-1", "all-e-drill-1"):
+        assert re.search(rf"│ {job}\s+│ [ABCDE]\s+│ \w+\s+│ Complete", out), job
+    assert "phase C: CronJob all-c-daily runs `job daily`" in out
+    assert re.search(r"rollback drill passed: readers lost \d+ P2 rows", out)
     assert re.search(r"│ shibor\s+│ market\s+│\s+\d+ │\s+0 │\s+0 │", out)  # P1 in the matrix, nothing missing
     # the demo token may read minute history but not realtime or premarket: those are not applicable
     assert "P2 modules (gray release)" in out
