@@ -459,6 +459,38 @@ def status(
     typer.echo(result.summary)
 
 
+@app.command()
+def report(
+    out: Annotated[str, typer.Option("--out", metavar="FILE", help="The HTML page to write (one self-contained file)."
+                                     )] = "report.html",
+    markdown: Annotated[str | None, typer.Option("--markdown", metavar="FILE", help=(
+        "Also write Markdown, its figures as PNG files in FILE's stem + _files/ beside it."))] = None,
+    since: Annotated[str | None, typer.Option(metavar="YYYYMMDD", help="Only data from this trade day on.")] = None,
+    until: Annotated[str | None, typer.Option(metavar="YYYYMMDD", help="Only data up to this trade day.")] = None,
+    rollout_batch: Annotated[str | None, typer.Option("--rollout-batch", metavar="NS/NAME", help=(
+        "Only this RolloutBatch's gates, rollbacks, flags and probes (default: all on record)."))] = None,
+) -> None:
+    """The run report: timeline, ingestion and API usage, status heat map, gate trends, probes (HTML, Markdown).
+
+    Exit codes: 0 written (also for an empty database: the page says what is missing), 3 PostgreSQL
+    unreachable, 4 bad configuration or an output path that cannot be written. See docs/report.md.
+    """
+    import datetime as dt
+
+    from .report import build
+
+    try:
+        req = build.request(out, markdown, since, until, rollout_batch)
+    except ValueError as exc:
+        typer.echo(f"bad argument: {exc}", err=True)
+        raise typer.Exit(4) from None
+    settings = _job_settings()
+    with err.status("reading the control tables ...") as shown:
+        outcome = build.run(settings, req, now=lambda: dt.datetime.now(dt.timezone.utc), progress=shown.update)
+    typer.echo(outcome.message, err=outcome.code != 0)
+    raise typer.Exit(int(outcome.code))
+
+
 @db_app.command("partitions")
 def db_partitions(
     first: Annotated[str, typer.Option("--from", metavar="YYYY-MM", help="First month.")],
