@@ -150,7 +150,7 @@ def test_the_page_is_one_self_contained_html_file_with_its_figures_inline(rollou
     assert {"fig-gate-reconciliation", "fig-gate-scheduling"} & page.ids  # the gates failed: their trends are drawn
     assert [h for h in page.headings if not h.endswith(" checks")] == [
         "tushare-rollout run report", "Summary", "1. Rollout timeline", "2. Ingestion volume and API usage",
-        "3. Status matrix", "4. Gate trends", "5. P2 permission probes"]
+        "3. Status matrix", "4. Gate trends", "5. P2 permission probes", "6. Rollback drills"]
     assert rollout.report.stdout.startswith("wrote ") and "run.md" in rollout.report.stdout
 
 

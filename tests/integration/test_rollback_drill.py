@@ -5,6 +5,7 @@ that cannot be fetched again is found and named."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -35,8 +36,8 @@ def _rolled_out(url: str, tushare) -> dict[str, str]:
     return env
 
 
-def test_the_drill_rolls_p2_back_and_forward_on_a_copy_and_leaves_the_data_as_it_was(migrated_url: str,
-                                                                                    tushare) -> None:
+def test_the_drill_rolls_p2_back_and_forward_on_a_copy_and_leaves_the_data_as_it_was(migrated_url: str, tushare,
+                                                                                    tmp_path: Path) -> None:
     env = _rolled_out(migrated_url, tushare)
     engine = make_engine(migrated_url)
     try:
@@ -62,6 +63,13 @@ def test_the_drill_rolls_p2_back_and_forward_on_a_copy_and_leaves_the_data_as_it
         assert all(t["identical"] for name, t in tables.items() if "identical" in t)
         assert schemas == []  # the copy is dropped
         assert checksums(engine, data_tables()) == before and after_switches == switches  # the real data as it was
+        # the run report shows it
+        page = tmp_path / "report.html"
+        assert cli(env, "report", "--out", str(page)).returncode == 0
+        html = page.read_text(encoding="utf-8")
+        section = html[html.index("6. Rollback drills"):]
+        assert "p2-e-drill-1" in section and "passed" in section
+        assert f"{sum(v['before'] for v in lost.values()):,}" in section
     finally:
         engine.dispose()
 

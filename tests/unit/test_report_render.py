@@ -212,11 +212,11 @@ def test_an_empty_snapshot_says_what_is_missing_and_draws_nothing() -> None:
     assert not [b for b in blocks if isinstance(b, render.Figure)]
     notes = " ".join(b.text for b in blocks if isinstance(b, render.Paragraph) and b.tone == "note")
     for says in ("lacks ingest_runs, gate_runs", "job migrate", "Nothing is on record yet", "job ingest --batch P0",
-                 "status --refresh", "job gate --phase B", "job probe"):
+                 "status --refresh", "job gate --phase B", "job probe", "job rollback-drill"):
         assert says in notes, says
     assert [b.text for b in blocks if isinstance(b, render.Heading) and b.level == 2] == [
         "Summary", "1. Rollout timeline", "2. Ingestion volume and API usage", "3. Status matrix", "4. Gate trends",
-        "5. P2 permission probes"]
+        "5. P2 permission probes", "6. Rollback drills"]
 
 
 # -- the command's arguments -------------------------------------------------------------------------------

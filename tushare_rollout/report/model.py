@@ -187,6 +187,22 @@ class MatrixCell:
 
 
 @dataclass
+class Drill:
+    """One rollback drill of phase E (``rollback_drills``)."""
+
+    rollout_batch: str
+    job_name: str | None
+    passed: bool
+    readers_lost: int  # P2 rows readers saw before the drill rolled P2 back
+    readers_kept: int  # P0/P1 rows they kept through it
+    identical: int  # tables identical after the roll-forward
+    compared: int
+    differences: tuple[str, ...]
+    started_at: dt.datetime
+    seconds: float
+
+
+@dataclass
 class Snapshot:
     """Everything the report shows, as read from the database at one moment."""
 
@@ -204,6 +220,7 @@ class Snapshot:
     cells: list[MatrixCell] = field(default_factory=list)
     open_days: list[dt.date] = field(default_factory=list)  # SSE open days over the matrix's days
     volume: list[tuple[str, dt.date, int]] = field(default_factory=list)  # dataset, trade date, rows committed
+    drills: list[Drill] = field(default_factory=list)  # phase E's rollback drills
 
 
 def _ymd(day: dt.date) -> str:

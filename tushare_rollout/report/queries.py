@@ -16,11 +16,12 @@ from sqlalchemy import Connection, text
 
 from ..flags import RolloutFlags
 from .model import (
-    Baseline, CheckResult, FlagsVersion, GateRun, IngestRun, MatrixCell, Probe, Rollback, Snapshot, Window,
+    Baseline, CheckResult, Drill, FlagsVersion, GateRun, IngestRun, MatrixCell, Probe, Rollback, Snapshot, Window,
 )
 
 TABLES = ("ingest_runs", "ingest_checkpoints", "gate_runs", "gate_check_results", "rollback_runs",
-          "rollout_flags_audit", "rollback_baselines", "permission_probes", "status_matrix", "trade_calendar")
+          "rollout_flags_audit", "rollback_baselines", "permission_probes", "status_matrix", "trade_calendar",
+          "rollback_drills")
 _WINDOW = ("(CAST(:a AS date) IS NULL OR window_end IS NULL OR window_end >= :a)"
            " AND (CAST(:b AS date) IS NULL OR window_start IS NULL OR window_start <= :b)")
 _RB = "(CAST(:rb AS text) IS NULL OR rollout_batch = :rb)"
@@ -54,6 +55,8 @@ def snapshot(conn: Connection, *, database: str, window: Window, rollout_batch: 
             f" WHERE {_RB} ORDER BY probed_at, probe_id"), params)]
     if "status_matrix" in have:
         snap.cells = cells(conn, params)
+    if "rollback_drills" in have:
+        snap.drills = drills(conn, params)
     days = sorted({c.period_date for c in snap.cells if c.period_date and len(c.period) == 8})
     if "trade_calendar" in have and days:
         snap.open_days = list(conn.execute(text(
@@ -124,3 +127,14 @@ def cells(conn: Connection, params: dict) -> list[MatrixCell]:
         "         ELSE 'month' END, CAST(:a AS date)))"  # months and quarters reaching into the window
         " AND (CAST(:b AS date) IS NULL OR period_date <= :b))"
         " ORDER BY dataset, scope, period"), params)]
+
+
+def drills(conn: Connection, params: dict) -> list[Drill]:
+    return [Drill(r["rollout_batch"], r["job_name"], r["passed"],
+                  sum(int(v["before"]) for v in r["readers_lost"].values()), sum(r["readers_kept"].values()),
+                  sum(1 for t in r["tables"].values() if t.get("identical")),
+                  sum(1 for t in r["tables"].values() if "identical" in t), tuple(r["differences"]),
+                  r["started_at"], (r["finished_at"] - r["started_at"]).total_seconds())
+            for r in conn.execute(text(
+                "SELECT rollout_batch, job_name, passed, readers_lost, readers_kept, tables, differences, started_at,"
+                f" finished_at FROM rollback_drills WHERE {_RB} ORDER BY started_at, drill_id"), params).mappings()]
