@@ -4,6 +4,10 @@ RolloutBatch ends Succeeded with the drill in its status while the daily CronJob
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from bed import Stack
 
@@ -14,7 +18,8 @@ SMALL = {"universe": {"fxWhitelist": ["USDCNH.FXCM"], "minuteCodes": ["600000.SH
          "p2": {"minuteDays": 3}}
 
 
-def test_a_rollout_to_e_with_every_flag_on_ends_succeeded_with_the_rollback_drill_in_status(stack: Stack) -> None:
+def test_a_rollout_to_e_with_every_flag_on_ends_succeeded_with_the_rollback_drill_in_status(stack: Stack,
+                                                                                            tmp_path: Path) -> None:
     stack.apply("all", targetPhase="E", flags=ALL_FLAGS, **SMALL)
     stack.wait("all", "Ready")
     status = stack.get("all")["status"]
@@ -46,3 +51,17 @@ def test_a_rollout_to_e_with_every_flag_on_ends_succeeded_with_the_rollback_dril
     assert status["state"] == "Succeeded" and status["phases"]["E"]["drill"]["passed"] is True
     assert all(f["effective"] for f in status["effectiveFlags"])
     assert stack.sql("SELECT count(*) FROM v_stk_premarket")[0][0] > 0
+
+    # the run report of this real run: timeline, heat map, the drill
+    page = tmp_path / "report.html"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TSR_", "DATABASE_URL"))}
+    done = subprocess.run([sys.executable, "-m", "tushare_rollout", "report", "--out", str(page),
+                           "--rollout-batch", f"{stack.namespace}/all"], env={**env, "DATABASE_URL": stack.url},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    html = page.read_text(encoding="utf-8")
+    assert html.count("data:image/png;base64,") >= 3  # the timeline, the heat map, the charts
+    for phase in ("A baseline", "B P0", "C P1", "D P2", "E stabilization"):
+        assert phase in html
+    drills = html[html.index("6. Rollback drills"):]
+    assert "all-e-drill-1" in drills and "passed" in drills
