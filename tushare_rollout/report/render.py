@@ -83,7 +83,7 @@ table{border-collapse:collapse;margin:8px 0 14px;font-size:13px;width:100%}
 caption{caption-side:top;text-align:left;font-weight:600;padding:4px 0;color:#37474f}
 th,td{border-bottom:1px solid #e3e6ea;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f0f2f5;position:sticky;top:0}
-td.n{text-align:right;font-variant-numeric:tabular-nums}td.nw{white-space:nowrap}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}td.nw{white-space:nowrap}
 tr.fail td{background:#ffebee}tr.warn td{background:#fff8e1}tr.pass td:first-child{border-left:3px solid #2e7d32}
 tr.fail td:first-child{border-left:3px solid #c62828}tr.muted td{color:#8a949e}
 .legend{display:flex;gap:16px;flex-wrap:wrap;font-size:13px;margin:6px 0}
@@ -150,7 +150,8 @@ def to_html(title: str, blocks: list[Block], footer: str = "") -> str:
 
 
 def _html_table(t: Table) -> str:
-    head = "".join(f"<th>{_e(c)}</th>" for c in t.columns)
+    head = "".join(f"<th class=\"n\">{_e(c)}</th>" if j in t.numeric else f"<th>{_e(c)}</th>"
+                   for j, c in enumerate(t.columns))
     rows = []
     for i, row in enumerate(t.rows):
         tone = t.tones[i] if i < len(t.tones) else ""
