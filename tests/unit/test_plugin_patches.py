@@ -250,3 +250,31 @@ def test_a_condition_of_an_older_generation_does_not_count() -> None:
     assert current_conditions(obj) == {}
     obj["status"]["observedGeneration"] = 2
     assert set(current_conditions(obj)) == {"Stalled"}  # Ready still carries generation 1
+
+
+def test_status_shows_the_p2_modules_the_realtime_cronjob_and_e_s_rollback_drill() -> None:
+    from rich.console import Console
+
+    from tushare_rollout.plugin import view
+
+    obj = {"metadata": {"name": "all", "namespace": "data", "generation": 3},
+           "spec": {"targetPhase": "E"},
+           "status": {"observedGeneration": 3, "phase": "E", "state": "Succeeded", "phases": {
+               "D": {"state": "Passed", "modules": {
+                   "p2_realtime_index": {"state": "RolledBack", "flag": "p2RealtimeIndexV1",
+                                         "job": "all-d-rollback-realtime-index-1", "message": "rolled back"},
+                   "p2_futures_microstructure": {"state": "Published", "flag": "p2FuturesMicrostructureV1",
+                                                 "job": "all-d-publish-1", "message": "published"}}},
+               "E": {"state": "Passed", "gate": {"passed": True},
+                     "drill": {"passed": True, "readersLost": {"v_minute_bar": 30, "v_fut_holding": 12},
+                               "tablesIdentical": 16, "tablesCompared": 16}}},
+               "steadyState": {"D": {"cronJob": "all-d-daily", "schedule": "30 22 * * 1-5 (Asia/Shanghai)",
+                                     "suspended": False,
+                                     "realtime": {"cronJob": "all-d-realtime", "schedule": "*/5 9-15 * * 1-5",
+                                                  "suspended": True, "reason": "no realtime P2 module is in force"}}}}}
+    console = Console(width=200, record=True)
+    console.print(view.render(obj))
+    out = console.export_text()
+    assert "drill passed (42 P2 rows lost on the copy, 16/16 tables identical)" in out
+    assert "p2_realtime_index" in out and "RolledBack" in out and "all-d-rollback-realtime-index-1" in out
+    assert "D realtime" in out and "all-d-realtime" in out and "yes: no realtime P2 module is in force" in out

@@ -22,7 +22,7 @@ def render(obj: Obj) -> Group:
         parts.append(Text("no status yet: the operator has not reconciled this RolloutBatch "
                           "(is it running, and watching this namespace?)"))
         return Group(*parts)
-    parts += [t for t in (phases(obj), failing_checks(st)) if t is not None]
+    parts += [t for t in (phases(obj), failing_checks(st), modules(st)) if t is not None]
     parts += [steady_state(st), matrix(st)]
     parts += [t for t in (stability(st), flags(st), conditions(st)) if t is not None]
     return Group(*parts)
@@ -62,11 +62,42 @@ def phases(obj: Obj) -> Table:
         if (e.get("rollback") or {}).get("state"):
             state += f" (rollback {e['rollback']['state']})"
         table.add_row(p, Text(state, style=_state_style(e.get("state", ""))), Text(e.get("step") or ""),
-                      Text(str(e.get("attempt", ""))), gate_cell(e.get("gate")), Text(e.get("message") or ""))
+                      Text(str(e.get("attempt", ""))), gate_cell(e.get("gate"), e.get("drill")),
+                      Text(e.get("message") or ""))
     return table
 
 
-def gate_cell(gate: Mapping[str, Any] | None) -> Text:
+def gate_cell(gate: Mapping[str, Any] | None, drill: Mapping[str, Any] | None = None) -> Text:
+    """The gate's verdict, and E's rollback drill under it."""
+    text = _gate_verdict(gate)
+    if drill:
+        if drill.get("passed"):
+            lost = sum((drill.get("readersLost") or {}).values())
+            text.append(f"\ndrill passed ({lost} P2 rows lost on the copy, {drill.get('tablesIdentical', 0)}/"
+                        f"{drill.get('tablesCompared', 0)} tables identical)", style="green")
+        else:
+            text.append("\ndrill FAILED: " + "; ".join(drill.get("differences") or [drill.get("message", "")]),
+                        style="bold red")
+    return text
+
+
+def modules(st: Obj) -> Table | None:
+    """P2's modules as phase D published them: each one's state, sub-flag and last Job."""
+    mods = (((st.get("phases") or {}).get("D") or {}).get("modules")) or {}
+    if not mods:
+        return None
+    table = Table(title="P2 modules", title_justify="left")
+    for column in ("module", "state", "sub-flag", "job", "message"):
+        table.add_column(column, overflow="fold")
+    for name, m in sorted(mods.items()):
+        state = m.get("state", "")
+        table.add_row(name, Text(state, style={"Published": "green", "RolledBack": "yellow", "RollingBack": "yellow",
+                                               "Stalled": "bold red"}.get(state, "")),
+                      *(Text(m.get(k) or "") for k in ("flag", "job", "message")))
+    return table
+
+
+def _gate_verdict(gate: Mapping[str, Any] | None) -> Text:
     if not gate:
         return Text("")
     warned = f", {gate['warned']} warned" if gate.get("warned") else ""
@@ -104,6 +135,13 @@ def steady_state(st: Obj) -> RenderableType:
         gate = {True: ", gate passed", False: ", gate FAILED"}.get(run.get("gatePassed"), "")
         last = f"{run.get('job')} {run.get('state', '')} {run.get('startedAt', '')}{gate}" if run else "none yet"
         table.add_row(p, *(Text(x) for x in (e.get("cronJob", ""), e.get("schedule", ""), suspended, last)))
+        realtime = e.get("realtime")
+        if realtime:
+            run = realtime.get("lastRun") or {}
+            table.add_row(f"{p} realtime", *(Text(x) for x in (
+                realtime.get("cronJob", ""), realtime.get("schedule", ""),
+                f"yes: {realtime.get('reason', '')}" if realtime.get("suspended") else "no",
+                f"{run.get('job')} {run.get('state', '')} {run.get('startedAt', '')}" if run else "none yet")))
     return table
 
 
