@@ -6,11 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterable
 
-from sqlalchemy import Engine, text
-
-from tushare_rollout.db import metadata
+from tushare_rollout.drills import checksums as drill_checksums
 from tushare_rollout.tushare.server.app import LocalTushareServer
 
 # short timeouts and backoffs, and a one-second rate "minute": the tests' client waits little
@@ -32,18 +29,8 @@ def cli_env(url: str, server: LocalTushareServer, **extra: str) -> dict[str, str
             **extra}
 
 
-def checksums(engine: Engine, tables: Iterable[str]) -> dict[str, tuple[int, str]]:
-    """Per table: row count and an md5 over every column except lineage, in key order."""
-    out = {}
-    with engine.connect() as conn:
-        for name in tables:
-            table = metadata.tables[name]
-            cols = ", ".join(c.name for c in table.c if c.name not in ("run_id", "written_at"))
-            key = ", ".join(c.name for c in table.primary_key.columns)
-            out[name] = tuple(conn.execute(text(
-                f"SELECT count(*), coalesce(md5(string_agg(row({cols})::text, '|' ORDER BY {key})), '') FROM {name}"
-            )).one())
-    return out
+# per table: row count and an md5 over every non-lineage column, in key order (what the drills compare)
+checksums = drill_checksums.checksums
 
 
 def p0_backfill_database(devcluster, server: LocalTushareServer, name: str, start: str, end: str) -> str:

@@ -622,3 +622,69 @@ def demo(
     except (KeyboardInterrupt, Stop):
         pass
     raise typer.Exit(code)
+
+
+@app.command()
+def drill(
+    run_all: Annotated[bool, typer.Option("--all", help="Run every drill.")] = False,
+    only: Annotated[list[str] | None, typer.Option("--only", metavar="NAME",
+                                                   help="Run only these drills (repeatable or comma-separated).")
+                    ] = None,
+    short: Annotated[bool, typer.Option("--short", help="The short version `make test` runs: a 9-day window, "
+                                                        "one seed.")] = False,
+    seeds: Annotated[int | None, typer.Option(min=1, max=50, help="Seeds of the seeded drills "
+                                                                   "(default: 1 short, 3 long).")] = None,
+    out: Annotated[str | None, typer.Option(metavar="FILE", help="Also write the table to FILE: JSON if it ends in "
+                                                                 ".json, else Markdown.")] = None,
+) -> None:
+    """Fault drills: disturb real Jobs (SIGKILL, PostgreSQL restarted, read-only or out of disk, Tushare failing),
+    let them recover, and compare table checksums with an undisturbed run.
+
+    Starts its own PostgreSQL and local Tushare server and works on throwaway databases. Without --all or
+    --only, lists the drills. Exit codes: 0 every drill passed, 2 some failed, 4 bad arguments, 130 interrupted.
+    """
+    from pathlib import Path
+
+    from .drills import registry, runner
+    from .drills.context import DrillContext
+
+    names = [n.strip() for item in only or [] for n in item.split(",") if n.strip()]
+    if run_all and names:
+        typer.echo("--all and --only exclude each other", err=True)
+        raise typer.Exit(4)
+    try:
+        chosen = registry.select(names or None)
+    except registry.UnknownDrill as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(4) from None
+    out_console = Console(width=max(Console().width, 160))
+    if not run_all and not names:
+        from rich.table import Table
+
+        listing = Table(title="drills", title_justify="left")
+        for column in ("drill", "plane", "what it does"):
+            listing.add_column(column)
+        for d in chosen:
+            listing.add_row(d.name, d.plane, d.summary)
+        out_console.print(listing)
+        typer.echo("run them: tushare-rollout drill --all [--short] [--out drills.md], or --only NAME")
+        raise typer.Exit(0)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        with DrillContext(seeds=seeds) as context, err.status("starting ...") as progress:
+            results = runner.run(
+                context, chosen, short=short,
+                on_start=lambda d: progress.update(f"drill {d.name}: {escape(d.summary)}"),
+                on_result=lambda r: err.print(f"{'[green]pass[/green]' if r.passed else '[bold red]FAIL[/bold red]'} "
+                                              f"{escape(r.drill)} in {r.seconds:.0f}s", soft_wrap=True))
+    except (KeyboardInterrupt, Stop):
+        err.print("interrupted; everything the drills started is stopped")
+        raise typer.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    out_console.print(runner.table(results, title=f"fault drills ({'short' if short else 'long'})"))
+    typer.echo(runner.summary(results))
+    if out:
+        runner.write(results, Path(out), short=short)
+        typer.echo(f"table written to {out}")
+    raise typer.Exit(runner.exit_code(results))

@@ -155,6 +155,20 @@ def test_a_failed_upsert_leaves_nothing_behind(engine: Engine, run_id: int) -> N
         assert conn.execute(text("SELECT count(*) FROM ingest_checkpoints")).scalar() == 0
 
 
+def test_rows_upserted_first_in_a_transaction_roll_back_with_it(engine: Engine, run_id: int) -> None:
+    # the fast COPY path as the transaction's first statement (the partition catalog already known):
+    # its rows must commit with the checkpoint after them, or not at all
+    table = metadata.tables["daily_bar"]
+    with engine.begin() as conn:
+        upsert(conn, table, BARS[:1], BAR_COLUMNS, run_id=run_id)  # learns the partitions
+    with pytest.raises(RuntimeError, match="killed before the checkpoint"):
+        with engine.begin() as conn:
+            upsert(conn, table, BARS[1:2], BAR_COLUMNS, run_id=run_id)
+            raise RuntimeError("killed before the checkpoint")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT trade_date FROM daily_bar ORDER BY 1")).scalars().all() == [D1]
+
+
 MINUTE_COLUMNS = ["asset_class", "code", "freq", "trade_time", "close", "volume"]
 
 

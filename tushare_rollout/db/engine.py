@@ -39,3 +39,24 @@ def first_line(exc: BaseException) -> str:
     """The first line of a database error, for a one-line message (the driver's error when wrapped)."""
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+# SQLSTATE classes a later attempt may not meet: connection trouble, a read-only database (a standby,
+# or read-only by setting), insufficient resources (disk full), an operator intervention (shutdown,
+# restart), a serialization failure or deadlock
+RETRYABLE_SQLSTATES = ("08", "25006", "53", "57", "40")
+
+
+def retryable(exc: BaseException) -> bool:
+    """Whether a database error may pass on retry (by its SQLSTATE), as opposed to a refusal of the data.
+
+    >>> from sqlalchemy.exc import OperationalError
+    >>> retryable(OperationalError("x", None, Exception("connection refused")))
+    True
+    """
+    from sqlalchemy.exc import OperationalError
+
+    if isinstance(exc, OperationalError):
+        return True
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+    return state.startswith(RETRYABLE_SQLSTATES)

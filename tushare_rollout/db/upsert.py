@@ -77,17 +77,24 @@ def _copy_if_all_new(raw: psycopg.Connection, leaf: str, rows: list[Sequence[Any
                      run_id: int | None) -> bool:
     """The fast path of a backfill: when none of the keys is stored yet, COPY the rows straight into
     their (leaf) table. Tried inside a savepoint; the first existing key rolls it back (returns False),
-    and the caller merges through staging instead. Nothing is half-written either way."""
+    and the caller merges through staging instead. Nothing is half-written either way.
+
+    The savepoint is plain SQL, never psycopg's ``transaction()``: when the COPY is the first statement
+    of the caller's transaction, that would open and commit a transaction of its own, and the rows would
+    commit before (and without) the checkpoint that belongs with them."""
     with raw.cursor() as cur:
         cols = columns + (["run_id"] if run_id is not None else [])
+        cur.execute("SAVEPOINT tsr_copy_if_all_new")  # opens the caller's transaction if nothing did yet
         try:
-            with raw.transaction():  # a savepoint inside the caller's transaction
-                with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
-                        sql.Identifier(leaf), sql.SQL(", ").join(map(sql.Identifier, cols)))) as copy:
-                    for row in rows:
-                        copy.write_row((*row, run_id) if run_id is not None else row)
+            with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
+                    sql.Identifier(leaf), sql.SQL(", ").join(map(sql.Identifier, cols)))) as copy:
+                for row in rows:
+                    copy.write_row((*row, run_id) if run_id is not None else row)
         except psycopg.errors.UniqueViolation:
+            cur.execute("ROLLBACK TO SAVEPOINT tsr_copy_if_all_new")
+            cur.execute("RELEASE SAVEPOINT tsr_copy_if_all_new")
             return False
+        cur.execute("RELEASE SAVEPOINT tsr_copy_if_all_new")
     return True
 
 

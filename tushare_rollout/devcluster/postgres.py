@@ -14,6 +14,7 @@ import secrets
 import signal
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -147,10 +148,19 @@ class EmbeddedPostgres(Postgres):
         self._owner = (uid, gid)
         return self._launch()
 
-    def restart(self) -> EmbeddedPostgres:
-        """Stop the server ("fast": open transactions roll back) and start it again on the same data and port."""
+    def restart(self, while_down: Callable[[], object] | None = None) -> EmbeddedPostgres:
+        """Stop the server ("fast": open transactions roll back) and start it again on the same data and port.
+
+        ``while_down`` runs while the server is stopped (a fault drill keeps it down until its Job has
+        noticed); the server is started again even if it raises.
+        """
         self.stop()
-        return self._launch()
+        try:
+            if while_down is not None:
+                while_down()
+        finally:
+            self._launch()
+        return self
 
     def _launch(self) -> EmbeddedPostgres:
         uid, gid = self._owner

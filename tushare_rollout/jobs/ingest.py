@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from .. import status
 from ..db.base import Batch
-from ..db.engine import BadDatabaseURL, first_line, make_engine, safe_url
+from ..db.engine import BadDatabaseURL, first_line, make_engine, retryable, safe_url
 from ..db.upsert import DuplicateKeys
 from ..ingest import loader
 from ..ingest.datasets import DATASETS, FIRST, Dataset, Plan, for_batch
@@ -89,6 +89,9 @@ def run(settings: JobSettings, *, batch: Batch, datasets: list[str] | None = Non
     except OperationalError as exc:  # before any dataset started (the targets, the plan): nothing was written
         return IngestResult(ExitCode.RETRYABLE, [], f"cannot reach PostgreSQL at {safe_url(engine.url)}: "
                                                     f"{first_line(exc)}")
+    except DBAPIError as exc:  # e.g. a read-only database refusing the targets: nothing was written either
+        return IngestResult(ExitCode.RETRYABLE if retryable(exc) else ExitCode.BAD_CONFIGURATION, [],
+                            f"PostgreSQL at {safe_url(engine.url)} refused the work: {first_line(exc)}")
     finally:
         engine.dispose()
     return _verdict(outcomes, first, last)
@@ -232,8 +235,8 @@ def _one(engine: Engine, settings: JobSettings, dataset: Dataset, mode: str, fir
         except OperationalError as exc:
             outcome.status, outcome.error_class = "failed", "database_error"
             outcome.message = f"lost the database: {first_line(exc)}"
-        except DBAPIError as exc:
-            outcome.status, outcome.error_class = "failed", "internal"
+        except DBAPIError as exc:  # read-only or full (retryable), or a refusal of the data itself
+            outcome.status, outcome.error_class = "failed", "database_error" if retryable(exc) else "internal"
             outcome.message = f"the database refused the data: {first_line(exc)}"
         outcome.seconds = time.monotonic() - started
         outcome.api_calls = client.counters.calls
@@ -242,8 +245,8 @@ def _one(engine: Engine, settings: JobSettings, dataset: Dataset, mode: str, fir
                 with engine.begin() as conn:
                     loader.finish_run(conn, outcome.run_id, client, outcome.status, outcome.error_class,
                                       outcome.message)
-            except OperationalError:
-                log.warning("could not record the end of run %s: the database is unreachable", outcome.run_id)
+            except DBAPIError as exc:
+                log.warning("could not record the end of run %s: %s", outcome.run_id, first_line(exc))
             _refresh_status(engine, settings, dataset, first, last)
     t = outcome.tally
     log.info("%s dataset=%s partitions=%d rows=%d inserted=%d updated=%d unchanged=%d window=%s..%s in %.1fs%s",

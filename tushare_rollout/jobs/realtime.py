@@ -18,11 +18,11 @@ import time
 from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from .. import status
 from ..db.base import Batch
-from ..db.engine import BadDatabaseURL, first_line, make_engine, safe_url
+from ..db.engine import BadDatabaseURL, first_line, make_engine, retryable, safe_url
 from ..ingest import loader
 from ..ingest.datasets import Dataset, Plan, for_batch
 from ..ingest.windows import plan
@@ -83,6 +83,9 @@ def run(settings: JobSettings, *, now: Callable[[], dt.datetime] = lambda: dt.da
     except OperationalError as exc:
         return IngestResult(ExitCode.RETRYABLE, outcomes, f"cannot reach PostgreSQL at {safe_url(engine.url)}: "
                                                           f"{first_line(exc)}")
+    except DBAPIError as exc:  # a read-only or full database, or a refusal of the data
+        return IngestResult(ExitCode.RETRYABLE if retryable(exc) else ExitCode.BAD_CONFIGURATION, outcomes,
+                            f"PostgreSQL at {safe_url(engine.url)} refused the snapshot: {first_line(exc)}")
     finally:
         engine.dispose()
     taken = [o for o in outcomes if o.status != "skipped"]
