@@ -105,6 +105,25 @@ def _cluster_exports(cluster: DevCluster) -> dict[str, str]:
     return {name: env[name] for name in ("KUBECONFIG", "DATABASE_URL", "PATH")}
 
 
+def _optional_day(value: str | None, option: str):  # -> datetime.date | None
+    """A ``YYYYMMDD`` option, or exit 4 naming it."""
+    import datetime as dt
+
+    try:
+        return dt.datetime.strptime(value, "%Y%m%d").date() if value else None
+    except ValueError as exc:
+        typer.echo(f"bad argument: {option} is YYYYMMDD ({exc})", err=True)
+        raise typer.Exit(4) from None
+
+
+def _job_logging() -> None:
+    """A Job's log: one line per event on stderr; httpx's line per request is noise (the client summarises)."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
 def _job_settings():  # -> JobSettings (imported lazily, as every command does)
     """The Job settings from the environment; a bad value is named and exits 4 (not retryable)."""
     from pydantic import ValidationError
@@ -160,7 +179,6 @@ def job_ingest(
 ) -> None:
     """Load a batch's datasets from Tushare into PostgreSQL: idempotent, resumable, sharded by JOB_COMPLETION_INDEX."""
     import datetime as dt
-    import logging
 
     from .db.base import Batch
     from .jobs import ingest, write_termination_log
@@ -174,8 +192,7 @@ def job_ingest(
         typer.echo(f"bad argument: {exc}" if "mode" in str(exc) else
                    f"bad argument: --batch is one of P0/P1/P2 and --start/--end are YYYYMMDD ({exc})", err=True)
         raise typer.Exit(4) from None
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise; the client summarises
+    _job_logging()
     settings = _job_settings()
     written: dict[str, int] = {}
     with err.status("loading ...") as status:
@@ -231,19 +248,11 @@ def job_daily(
                                                                     "(default: yesterday, and now).")] = None,
 ) -> None:
     """Steady state (the daily CronJob): ingest the phase's batch incrementally, then run its gate as the daily gate."""
-    import datetime as dt
-    import logging
-
     from .gates import render
     from .jobs import daily, write_termination_log
 
-    try:
-        last = dt.datetime.strptime(end, "%Y%m%d").date() if end else None
-    except ValueError as exc:
-        typer.echo(f"bad argument: --end is YYYYMMDD ({exc})", err=True)
-        raise typer.Exit(4) from None
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    last = _optional_day(end, "--end")
+    _job_logging()
     settings = _job_settings()
     outcome = daily.run(settings, phase=phase.upper(), end=last)
     if outcome.gated is not None and outcome.gated.report is not None:
@@ -266,7 +275,6 @@ def job_realtime(
     Outside an SSE trading session it fetches nothing and exits 0. Exit codes as `job ingest`.
     """
     import datetime as dt
-    import logging
 
     from .jobs import realtime, write_termination_log
 
@@ -278,8 +286,7 @@ def job_realtime(
     if moment.tzinfo is None:
         typer.echo("bad argument: --now needs its UTC offset (e.g. +08:00 for Beijing)", err=True)
         raise typer.Exit(4)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    _job_logging()
     settings = _job_settings()
     outcome = realtime.run(settings, now=lambda: moment)
     write_termination_log(outcome.as_json(), settings.termination_log)
@@ -360,18 +367,10 @@ def job_rollback_drill(
 
     Exit codes: 0 passed, 2 a difference was found, 3 retryable, 4 bad configuration. See docs/rollback.md.
     """
-    import datetime as dt
-    import logging
-
     from .jobs import rollback_drill, write_termination_log
 
-    try:
-        last = dt.datetime.strptime(end, "%Y%m%d").date() if end else None
-    except ValueError as exc:
-        typer.echo(f"bad argument: --end is YYYYMMDD ({exc})", err=True)
-        raise typer.Exit(4) from None
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    last = _optional_day(end, "--end")
+    _job_logging()
     settings = _job_settings()
     with err.status("rollback drill on a disposable copy ..."):
         outcome = rollback_drill.run(settings, end=last)
