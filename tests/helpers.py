@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 
-from tushare_rollout.drills import checksums as drill_checksums
+from tushare_rollout.db.checksums import checksums
 from tushare_rollout.tushare.server.app import LocalTushareServer
+
+__all__ = ["FAST_CLIENT", "checksums", "cli", "cli_env", "p0_backfill_database"]  # checksums: db.checksums
 
 # short timeouts and backoffs, and a one-second rate "minute": the tests' client waits little
 FAST_CLIENT = {"TSR_TUSHARE__TIMEOUT": "5", "TSR_TUSHARE__BACKOFF_BASE": "0.05", "TSR_TUSHARE__BACKOFF_MAX": "0.2",
@@ -27,10 +29,6 @@ def cli_env(url: str, server: LocalTushareServer, **extra: str) -> dict[str, str
     return {**env, "DATABASE_URL": url, "TUSHARE_API_URL": server.url, "TUSHARE_TOKEN": "demo:all",
             "TSR_TERMINATION_LOG": os.devnull, "TSR_ROLLOUT_BATCH": "data/p0", "COLUMNS": "200", **FAST_CLIENT,
             **extra}
-
-
-# per table: row count and an md5 over every non-lineage column, in key order (what the drills compare)
-checksums = drill_checksums.checksums
 
 
 def p0_backfill_database(devcluster, server: LocalTushareServer, name: str, start: str, end: str) -> str:

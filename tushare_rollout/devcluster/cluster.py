@@ -9,6 +9,10 @@ Everything runs on loopback with free ports, under one temporary directory that
 is removed on stop. The controller-manager runs the garbage-collector,
 namespace and cronjob controllers; the Job controller stays off (Jobs are run by
 the local Job runner instead).
+
+``restart_apiserver()`` stops the kube-apiserver and starts it again on the same
+port, certificates and etcd (the control-plane fault drills' outage): clients
+keep their kubeconfig and find the same objects when it is back.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import shutil
 import ssl
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +47,9 @@ class DevCluster:
     kubeconfig: Path | None = None
     postgres: Postgres | None = None
     processes: list[ManagedProcess] = field(default_factory=list)
+    apiserver: ManagedProcess | None = None  # None with an existing cluster
+    server: str | None = None  # the kube-apiserver's URL
+    pki: ClusterPKI | None = None
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -72,7 +80,7 @@ class DevCluster:
             if self.postgres is not None:
                 stack.callback(self.postgres.stop)
         self.processes.clear()
-        self.root = None
+        self.root = self.apiserver = None
 
     def _start(self) -> None:
         s = self.settings
@@ -110,8 +118,8 @@ class DevCluster:
         etcd.wait_ready(lambda: _http_ok(f"http://127.0.0.1:{etcd_port}/health", '"health":"true"'), timeout)
 
         api_port = free_port()
-        server = f"https://127.0.0.1:{api_port}"
-        apiserver = self._spawn(
+        self.pki, self.server = pki, f"https://127.0.0.1:{api_port}"
+        self.apiserver = self._spawn(
             root, "kube-apiserver",
             [b.kube_apiserver,
              f"--etcd-servers=http://127.0.0.1:{etcd_port}",
@@ -129,13 +137,10 @@ class DevCluster:
              "--allow-privileged=true",
              "--v=1"],
         )
-        client = _admin_client(pki)
-        with client:
-            apiserver.wait_ready(lambda: _http_ok(f"{server}/readyz", client=client), timeout)
-            apiserver.wait_ready(lambda: _http_ok(f"{server}/api/v1/namespaces/default", client=client), timeout)
+        self._wait_apiserver()
 
         self.kubeconfig = root / "kubeconfig"
-        write_kubeconfig(self.kubeconfig, server, pki)
+        write_kubeconfig(self.kubeconfig, self.server, pki)
 
         kcm_port = free_port()
         kcm = self._spawn(
@@ -152,6 +157,31 @@ class DevCluster:
         )
         with httpx.Client(verify=False, timeout=2) as insecure:  # KCM serves a self-signed cert
             kcm.wait_ready(lambda: _http_ok(f"https://127.0.0.1:{kcm_port}/healthz", client=insecure), timeout)
+
+    def _wait_apiserver(self) -> None:
+        timeout = self.settings.startup_timeout
+        with _admin_client(self.pki) as client:
+            self.apiserver.wait_ready(lambda: _http_ok(f"{self.server}/readyz", client=client), timeout)
+            self.apiserver.wait_ready(lambda: _http_ok(f"{self.server}/api/v1/namespaces/default", client=client),
+                                      timeout)
+
+    def restart_apiserver(self, while_down: Callable[[], object] | None = None, grace: float = 5.0) -> None:
+        """Stop the kube-apiserver and start it again on the same port, certificates and etcd; return once it
+        serves again.
+
+        It is sent SIGTERM (it stops listening at once) and SIGKILL if it has not exited after ``grace``
+        seconds (its graceful shutdown can hang for half a minute). ``while_down`` runs while it is stopped
+        (a drill keeps it down until something has happened); it is started again even if that raises.
+        """
+        if self.apiserver is None or self.server is None:
+            raise RuntimeError("restart_apiserver: only a dev cluster started here has a kube-apiserver to restart")
+        self.apiserver.stop(grace)
+        try:
+            if while_down is not None:
+                while_down()
+        finally:
+            self.apiserver.start()  # the same argv; its log goes on in the same file
+            self._wait_apiserver()
 
     def _spawn(self, root: Path, name: str, argv: list) -> ManagedProcess:
         proc = ManagedProcess(name, argv, root / f"{name}.log").start()

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 
 from ..db import metadata
 from ..db.base import Batch
+from ..db.checksums import LINEAGE, Checksums, checksums
 from ..ingest.datasets import DATASETS, Dataset, Plan, Writer
 from ..ingest.loader import checkpoints
 
-LINEAGE = ("run_id", "written_at")
-Checksums = dict[str, tuple[int, str]]
 
+
+__all__ = ["LINEAGE", "Checksums", "checksums", "data_tables", "differences", "duplicate_keys",
+           "partition_problems"]  # the checksum itself lives in db.checksums (the rollback drill uses it too)
 
 def data_tables(batch: Batch | None = None) -> list[str]:
     """The tables datasets write (of one batch, or of all): what a drill compares.
@@ -28,22 +30,6 @@ def data_tables(batch: Batch | None = None) -> list[str]:
     ['adj_factor', 'daily_bar', 'future_daily_extra']
     """
     return sorted({t.table for d in DATASETS.values() if batch is None or d.batch is batch for t in d.targets})
-
-
-def checksums(engine: Engine | Connection, tables: Iterable[str]) -> Checksums:
-    """Per table: row count and an md5 over every column except lineage, in key order."""
-    if isinstance(engine, Engine):
-        with engine.connect() as conn:
-            return checksums(conn, tables)
-    out = {}
-    for name in tables:
-        table = metadata.tables[name]
-        cols = ", ".join(c.name for c in table.c if c.name not in LINEAGE)
-        key = ", ".join(c.name for c in table.primary_key.columns)
-        out[name] = tuple(engine.execute(text(
-            f"SELECT count(*), coalesce(md5(string_agg(row({cols})::text, '|' ORDER BY {key})), '') FROM {name}"
-        )).one())
-    return out
 
 
 def differences(got: Mapping[str, tuple[int, str]], expected: Mapping[str, tuple[int, str]]) -> list[str]:

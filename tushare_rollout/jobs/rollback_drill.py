@@ -9,8 +9,8 @@ be rolled back and rolled forward again:
    P2 view, and exactly the rows they saw before in every P0/P1 view;
 3. in the copy, P2 is rolled forward: ``job ingest --batch P2`` over the windows P2 was loaded for,
    then ``job publish --phase D``;
-4. every data table must then hold the same rows as before the rollback (row counts and an md5 over
-   every column but lineage, in key order). Realtime snapshots cannot be fetched again (they were a
+4. every data table must then hold the same rows as before the rollback (``db.checksums``: row counts
+   and an md5 over every column but lineage, in key order). Realtime snapshots cannot be fetched again (they were a
    moment of a session), so their tables are left out of the comparison and say so.
 
 The scratch schema is dropped whatever happens. The result is stored in ``rollback_drills`` under the
@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ..db import metadata, migrate
+from ..db.checksums import checksums
 from ..db.base import Batch
 from ..db.engine import first_line, make_engine, safe_url
 from ..db.extension import MONTH_PARTITIONED
@@ -43,7 +44,6 @@ from . import publish as publish_job
 from . import rollback as rollback_job
 from .settings import JobSettings
 
-LINEAGE = ("run_id", "written_at")
 PROVISIONAL = ("realtime_quote", "realtime_minute_bar")  # snapshots of a session: not re-creatable
 P2_VIEWS = ("v_minute_bar", "v_realtime_minute_bar", "v_realtime_quote", "v_fut_warehouse_receipt", "v_fut_holding",
             "v_stk_premarket")
@@ -67,17 +67,6 @@ def scratch_url(url: str, schema: str) -> str:
     """
     parsed = make_url(url)
     return parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-
-
-def checksum(conn: Connection, table: str) -> tuple[int, str]:
-    """Rows of ``table`` and an md5 over every column but lineage, in primary-key order."""
-    t = metadata.tables[table]
-    columns = [c.name for c in t.c if c.name not in LINEAGE]
-    key = ", ".join(f'"{c.name}"' for c in t.primary_key.columns) or ", ".join(f'"{c}"' for c in columns)
-    row = "concat_ws('|', " + ", ".join(f'"{c}"::text' for c in columns) + ")"
-    count, digest = conn.execute(text(
-        f"SELECT count(*), coalesce(md5(string_agg({row}, E'\\n' ORDER BY {key})), '') FROM {table}")).one()
-    return int(count), digest
 
 
 def view_rows(conn: Connection, views: Iterable[str]) -> dict[str, int]:
@@ -131,7 +120,7 @@ def _drill(engine: Engine, settings: JobSettings, url: str, source: str, schema:
         with copy.begin() as conn:
             _copy_tables(conn, source)
             tables = rollback_job.data_tables()
-            before = {t: checksum(conn, t) for t in tables}
+            before = checksums(conn, tables)
             views = view_rows(conn, _views(conn))
             windows = _p2_windows(conn)
             followed = _followed(conn)
@@ -161,7 +150,7 @@ def _drill(engine: Engine, settings: JobSettings, url: str, source: str, schema:
         if published.code is not ExitCode.OK:
             return _failed(f"publishing P2 again in the copy failed: {published.message}", published.code)
         with copy.connect() as conn:
-            after = {t: checksum(conn, t) for t in tables}
+            after = checksums(conn, tables)
             views_after = view_rows(conn, views)
         compared = [t for t in tables if t not in PROVISIONAL]
         differences += [f"{t}: {before[t][0]} rows before, {after[t][0]} after the roll-forward"

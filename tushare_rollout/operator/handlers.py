@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 import kopf
+import urllib3
 from kubernetes import client, config
 
 from ..db.engine import make_engine
@@ -89,6 +90,10 @@ async def reconcile_loop(stopped: kopf.DaemonStopped, name: str, namespace: str,
                 outcome = await asyncio.to_thread(reconciler.reconcile, namespace, name)
             except client.exceptions.ApiException as exc:
                 logger.warning("reconcile failed: %s %s; retrying", exc.status, exc.reason)
+                outcome = None
+            except urllib3.exceptions.HTTPError as exc:  # the API server unreachable (restarting): not a crash
+                logger.warning("reconcile failed: cannot reach the API server (%s); retrying",
+                               getattr(exc, "reason", None) or exc)
                 outcome = None
             if outcome is not None and outcome.note == "gone":
                 return

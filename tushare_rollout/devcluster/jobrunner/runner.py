@@ -188,20 +188,21 @@ class LocalJobRunner:
             self.errors.append(message)
 
     def _write_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
-        """Patch a Job's status; connection failures and 5xx are retried a few times, a 404 cancels the run."""
+        """Patch a Job's status; a 404 cancels the run. Connection failures and 5xx are retried until the
+        API server answers (or the runner stops): giving up would leave the Job active in the API, and the
+        next list would run the whole Job again, as the kubelet never would."""
         delay = 0.2
-        for attempt in range(6):
+        while True:
             try:
                 self.client.patch_job_status(namespace, name, status)
                 return
             except ApiException as exc:
                 if exc.status == 404:
                     raise _Cancelled("deleted") from None
-                if exc.status not in (429, 500, 502, 503, 504) or attempt == 5:
+                if exc.status not in (429, 500, 502, 503, 504):
                     raise
             except urllib3.exceptions.HTTPError:
-                if attempt == 5:
-                    raise
+                pass
             if self._stopping.wait(delay):
                 raise _Cancelled("runner stopped")
-            delay *= 2
+            delay = min(delay * 2, 5.0)
