@@ -35,7 +35,7 @@ Adding a drill: in the module of its plane (``data.py``, or ``control.py`` for t
         ...                            # disturb, wait on conditions (never sleep), recover
         obs.saw("what happened")       # facts for the observed column
         obs.expect(ok, "what went wrong")
-        return [obs.result(identical=checksums(db.engine, ref.tables) == ref.checksums)]
+        return [obs.result(identical(obs, db.engine, ref))]  # checksums.identical: notes what differs
 
 The function gets the shared context and ``short`` (keep the short version well under a minute); it
 returns one :class:`DrillResult` per case it ran. ``identical`` is computed, never assumed (``None`` only

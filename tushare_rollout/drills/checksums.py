@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import Connection, text
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, Engine, text
 
 from ..db import metadata
 from ..db.base import Batch
@@ -18,9 +20,13 @@ from ..db.checksums import LINEAGE, Checksums, checksums
 from ..ingest.datasets import DATASETS, Dataset, Plan, Writer
 from ..ingest.loader import checkpoints
 
+if TYPE_CHECKING:
+    from .context import Reference
+    from .model import Observation
 
 
-__all__ = ["LINEAGE", "Checksums", "checksums", "data_tables", "differences", "duplicate_keys",
+
+__all__ = ["LINEAGE", "Checksums", "checksums", "data_tables", "differences", "duplicate_keys", "identical",
            "partition_problems"]  # the checksum itself lives in db.checksums (the rollback drill uses it too)
 
 def data_tables(batch: Batch | None = None) -> list[str]:
@@ -85,3 +91,19 @@ def partition_problems(conn: Connection, datasets: Iterable[Dataset] | None = No
             out.append(f"{d.name}: checkpoint and stored rows disagree on " + ", ".join(
                 f"{k} ({marks[k]} vs {stored.get(k, 0)})" for k in wrong[:5]))
     return out
+
+
+def identical(obs: Observation, engine: Engine, ref: Reference, datasets: Iterable[Dataset] | None = None) -> bool:
+    """A recovered database against the reference: checksums equal and no duplicate keys (and, given
+    ``datasets``, their partitions whole or absent), each finding noted in ``obs``; True when identical."""
+    got = checksums(engine, ref.tables)
+    with engine.connect() as conn:
+        dups = duplicate_keys(conn, ref.tables)
+        problems = partition_problems(conn, list(datasets)) if datasets is not None else []
+    obs.expect(not dups, "duplicate keys: " + ", ".join(f"{t} {n}" for t, n in dups.items()))
+    obs.expect(not problems, "after the rerun: " + "; ".join(problems))
+    diff = differences(got, ref.checksums)
+    rows = sum(n for n, _ in got.values())
+    obs.saw(f"{len(ref.tables)} tables, {rows} rows: " + ("identical to the reference" if not diff else
+                                                          "DIFFERENT from the reference: " + "; ".join(diff)))
+    return not diff

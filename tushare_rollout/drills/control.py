@@ -39,7 +39,7 @@ from ..devcluster.jobrunner import LocalJobRunner
 from ..devcluster.process import ManagedProcess
 from ..devcluster.stack import CRD, CRD_NAME, DB_SECRET, LOCAL_IMAGE, ROOT, TOKEN_SECRET
 from ..operator.manifests import LABEL_PHASE, LABEL_RB, LABEL_STEP, LABEL_TRY
-from .checksums import checksums, differences, duplicate_keys
+from .checksums import identical
 from .context import FAST_CLIENT, Database, DrillContext, DrillError, Reference, wait_until, window
 from .model import DrillResult, Observation
 from .registry import drill
@@ -293,7 +293,7 @@ def _verify(obs: Observation, bed: Bed) -> bool:
                f"the RolloutBatch is {status.get('state')} with A {states['A']}, B {states['B']}")
     _jobs_once(obs, bed)
     _work_once(obs, bed.db)
-    return _identical(obs, bed.db, bed.ref)
+    return identical(obs, bed.db.engine, bed.ref)
 
 
 def _jobs_once(obs: Observation, bed: Bed) -> None:
@@ -344,18 +344,6 @@ def _by_job(rows: list, what: str) -> str:
         jobs[job].append(f"{item} ×{n}")
     return "; ".join(f"{job}: {len(items)} {what} ({', '.join(items[:3])}{', ...' if len(items) > 3 else ''})"
                      for job, items in jobs.items())
-
-
-def _identical(obs: Observation, db: Database, ref: Reference) -> bool:
-    got = checksums(db.engine, ref.tables)
-    with db.engine.connect() as conn:
-        dups = duplicate_keys(conn, ref.tables)
-    obs.expect(not dups, "duplicate keys: " + ", ".join(f"{t} {n}" for t, n in dups.items()))
-    diff = differences(got, ref.checksums)
-    rows = sum(n for n, _ in got.values())
-    obs.saw(f"{len(ref.tables)} tables, {rows} rows: " + ("identical to the reference" if not diff else
-                                                          "DIFFERENT from the reference: " + "; ".join(diff)))
-    return not diff
 
 
 # -- operator-sigkill ----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ..db.base import Batch
 from ..ingest.datasets import DATASETS, Plan
 from ..tushare.server.faults import FaultPlan
-from .checksums import checksums, differences, duplicate_keys, partition_problems
+from .checksums import checksums, identical, partition_problems
 from .context import Database, DrillContext, JobProcess, Reference, wait_until, window
 from .model import DrillResult, Observation
 from .registry import drill
@@ -63,21 +63,6 @@ def _rerun(obs: Observation, ctx: DrillContext, db: Database, env: dict[str, str
     return job
 
 
-def _identical(obs: Observation, db: Database, ref: Reference) -> bool:
-    """The recovered database against the reference: checksums equal, no duplicate keys, partitions whole."""
-    got = checksums(db.engine, ref.tables)
-    with db.engine.connect() as conn:
-        dups = duplicate_keys(conn, ref.tables)
-        problems = partition_problems(conn, P0)
-    obs.expect(not dups, "duplicate keys: " + ", ".join(f"{t} {n}" for t, n in dups.items()))
-    obs.expect(not problems, "after the rerun: " + "; ".join(problems))
-    diff = differences(got, ref.checksums)
-    rows = sum(n for n, _ in got.values())
-    obs.saw(f"{len(ref.tables)} tables, {rows} rows: " + ("identical to the reference" if not diff else
-                                                          "DIFFERENT from the reference: " + "; ".join(diff)))
-    return not diff
-
-
 # -- ingest-sigkill ------------------------------------------------------------------------------------
 
 EXPECT_SIGKILL = ("killed by SIGKILL at the seeded point; every partition whole or absent; the rerun exits 0, "
@@ -116,7 +101,7 @@ def _sigkill(ctx: DrillContext, ref: Reference, seed: int) -> DrillResult:
     obs.saw(f"killed {when}, after {job.committed} commits")
     marks = _whole_or_absent(obs, db)
     _rerun(obs, ctx, db, env, ref, marks)
-    return obs.result(_identical(obs, db, ref))
+    return obs.result(identical(obs, db.engine, ref, P0))
 
 
 # -- postgres-restart ----------------------------------------------------------------------------------
@@ -167,7 +152,7 @@ def _restart_mid_ingest(ctx: DrillContext, ref: Reference, seed: int, *, quick: 
     marks = _whole_or_absent(obs, db)
     if code != 0:
         _rerun(obs, ctx, db, env, ref, marks)
-    return obs.result(_identical(obs, db, ref))
+    return obs.result(identical(obs, db.engine, ref, P0))
 
 
 def _gate_transaction_open(ctx: DrillContext, name: str) -> bool:
@@ -208,7 +193,7 @@ def _restart_mid_gate(ctx: DrillContext, ref: Reference) -> DrillResult:
     if obs.expect(runs > 0 and passed and results > 0, f"after the rerun: {runs} gate runs (all passed: {passed}), "
                                                        f"{results} results"):
         obs.saw(f"the rerun exited {rerun} ({again.message}): {runs} gate runs, {results} results")
-    return obs.result(_identical(obs, db, ref))
+    return obs.result(identical(obs, db.engine, ref, P0))
 
 
 # -- tushare-faults ------------------------------------------------------------------------------------
@@ -275,7 +260,7 @@ def _transient_faults(ctx: DrillContext, ref: Reference, seed: int, short: bool)
                                            f"for {failures} injected faults")
     obs.expect(hits >= plan.injected["ratelimit"], f"{plan.injected['ratelimit']} 40203 replies injected, "
                                                    f"{hits} rate-limit hits counted")
-    return obs.result(_identical(obs, db, ref))
+    return obs.result(identical(obs, db.engine, ref, P0))
 
 
 def _revoked_token(ctx: DrillContext, ref: Reference, seed: int) -> DrillResult:
@@ -298,7 +283,7 @@ def _revoked_token(ctx: DrillContext, ref: Reference, seed: int) -> DrillResult:
     marks = _whole_or_absent(obs, db)
     _rerun(obs, ctx, db, ctx.job_env(db, server, token=good), ref, marks)
     obs.expect(good not in server.revoked, "the good token was revoked")
-    return obs.result(_identical(obs, db, ref))
+    return obs.result(identical(obs, db.engine, ref, P0))
 
 
 # -- postgres-read-only --------------------------------------------------------------------------------
@@ -351,7 +336,7 @@ def _read_only(ctx: DrillContext, ref: Reference, seed: int, *, mid_run: bool) -
     marks = _whole_or_absent(obs, db)
     ctx.set_read_only(db.name, False)
     _rerun(obs, ctx, db, env, ref, marks)
-    return obs.result(_identical(obs, db, ref))
+    return obs.result(identical(obs, db.engine, ref, P0))
 
 
 # -- disk-full -----------------------------------------------------------------------------------------
@@ -406,4 +391,4 @@ def _fill(ctx: DrillContext, ref: Reference, rng: random.Random, obs: Observatio
     volume.resize(ROOMY)  # grown first: on a full disk PostgreSQL may not even start a session in the database
     marks = _whole_or_absent(obs, db)
     _rerun(obs, ctx, db, env, ref, marks)
-    return obs.result(_identical(obs, db, ref))
+    return obs.result(identical(obs, db.engine, ref, P0))
