@@ -6,11 +6,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, text
 
 from tushare_rollout.db.checksums import checksums
 from tushare_rollout.tushare.server.app import LocalTushareServer
 
-__all__ = ["FAST_CLIENT", "checksums", "cli", "cli_env", "p0_backfill_database"]  # checksums: db.checksums
+__all__ = ["FAST_CLIENT", "DatabaseCopy", "checksums", "cli", "cli_env", "database_copy", "p0_backfill_database"]  # checksums: db.checksums
 
 # short timeouts and backoffs, and a one-second rate "minute": the tests' client waits little
 FAST_CLIENT = {"TSR_TUSHARE__TIMEOUT": "5", "TSR_TUSHARE__BACKOFF_BASE": "0.05", "TSR_TUSHARE__BACKOFF_MAX": "0.2",
@@ -45,3 +50,34 @@ def p0_backfill_database(devcluster, server: LocalTushareServer, name: str, star
     loaded = cli(cli_env(url, server), "job", "ingest", "--start", start, "--end", end)
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     return url
+
+
+@dataclass
+class DatabaseCopy:
+    """A test's own database, cloned from a template: its URL, an engine, and the environment of its Jobs."""
+
+    url: str
+    engine: Engine
+    env: dict[str, str]
+
+    def sql(self, statement: str, **params: object) -> list:
+        with self.engine.begin() as conn:
+            result = conn.execute(text(statement), params)
+            return result.all() if result.returns_rows else []
+
+
+@contextmanager
+def database_copy(devcluster, template: str, request, prefix: str) -> Iterator[tuple[str, Engine]]:
+    """A fresh database cloned from ``template``, named after the test (``prefix``): its URL and an engine;
+    dropped afterwards."""
+    from tushare_rollout.db.engine import make_engine
+
+    name = f"{prefix}_{request.node.name.split('[')[0][-40:]}".lower()
+    devcluster.postgres.drop_database(name)
+    url = devcluster.postgres.create_database(name, template=template).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    try:
+        yield url, engine
+    finally:
+        engine.dispose()
+        devcluster.postgres.drop_database(name)

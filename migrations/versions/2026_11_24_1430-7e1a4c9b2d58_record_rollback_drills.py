@@ -39,10 +39,10 @@ def upgrade() -> None:
         sa.CheckConstraint('finished_at >= started_at', name=op.f('ck_rollback_drills_finished_after_start')),
         sa.PrimaryKeyConstraint('drill_id', name=op.f('pk_rollback_drills')),
     )
-    op.create_index(op.f('ix_rollback_drills_rollout_batch_started_at'), 'rollback_drills',
+    op.create_index(op.f('ix_rollback_drills_rollout_batch'), 'rollback_drills',
                     ['rollout_batch', 'started_at'], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index(op.f('ix_rollback_drills_rollout_batch_started_at'), table_name='rollback_drills')
+    op.drop_index(op.f('ix_rollback_drills_rollout_batch'), table_name='rollback_drills')
     op.drop_table('rollback_drills')

@@ -10,19 +10,17 @@ import datetime as dt
 import json
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 
-from tushare_rollout.db.engine import make_engine
 from tushare_rollout.devcluster.cluster import DevCluster
 from tushare_rollout.db.base import Batch
 from tushare_rollout.ingest.datasets import DATASETS
 from tushare_rollout.tushare.server.app import LocalTushareServer
 
-from helpers import cli, cli_env, p0_backfill_database
+from helpers import DatabaseCopy, cli, cli_env, database_copy, p0_backfill_database
 
 START, END = "20240102", "20240329"
 FLAGS = json.dumps({"p0Enabled": True, "updatedAt": 1732400000000})
@@ -40,17 +38,7 @@ def template(devcluster: DevCluster, tushare: LocalTushareServer) -> Iterator[st
     devcluster.postgres.drop_database(name)
 
 
-@dataclass
-class Copy:
-    url: str
-    engine: Engine
-    env: dict[str, str]
-
-    def sql(self, statement: str, **params: object) -> list:
-        with self.engine.begin() as conn:
-            result = conn.execute(text(statement), params)
-            return result.all() if result.returns_rows else []
-
+class Copy(DatabaseCopy):
     def gate(self, phase: str = "B", as_of: str = "2024-03-29", since: str = START, **env: str
              ) -> subprocess.CompletedProcess[str]:
         return cli({**self.env, **env}, "job", "gate", "--phase", phase, "--as-of", as_of, "--since", since)
@@ -72,13 +60,8 @@ class Copy:
 
 @pytest.fixture
 def db(devcluster: DevCluster, template: str, tushare: LocalTushareServer, request) -> Iterator[Copy]:
-    name = f"gates_{request.node.name.split('[')[0][-40:]}".lower()
-    devcluster.postgres.drop_database(name)
-    url = devcluster.postgres.create_database(name, template=template).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    yield Copy(url, engine, cli_env(url, tushare))
-    engine.dispose()
-    devcluster.postgres.drop_database(name)
+    with database_copy(devcluster, template, request, "gates") as (url, engine):
+        yield Copy(url, engine, cli_env(url, tushare))
 
 
 def severities(copy: Copy, check: str) -> dict[str | None, str]:

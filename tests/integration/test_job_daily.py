@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
 
-from tushare_rollout.db.engine import make_engine
 from tushare_rollout.devcluster.cluster import DevCluster
 from tushare_rollout.tushare.server.app import LocalTushareServer
 
-from helpers import cli, cli_env, p0_backfill_database
+from helpers import DatabaseCopy, cli, cli_env, database_copy, p0_backfill_database
 
 START, LOADED_TO, DAY = "20240102", "20240125", "20240131"
 
@@ -33,15 +31,8 @@ def template(devcluster: DevCluster, tushare: LocalTushareServer) -> Iterator[st
 
 
 @dataclass
-class Copy:
-    engine: Engine
-    env: dict[str, str]
+class Copy(DatabaseCopy):
     log: Path
-
-    def sql(self, statement: str) -> list:
-        with self.engine.begin() as conn:
-            result = conn.execute(text(statement))
-            return result.all() if result.returns_rows else []
 
     def daily(self, *args: str, **env: str) -> tuple[subprocess.CompletedProcess[str], dict]:
         done = cli({**self.env, **env}, "job", "daily", *args)
@@ -51,15 +42,10 @@ class Copy:
 
 @pytest.fixture
 def db(devcluster: DevCluster, template: str, tushare: LocalTushareServer, request, tmp_path: Path) -> Iterator[Copy]:
-    name = f"daily_{request.node.name.split('[')[0][-40:]}".lower()
-    devcluster.postgres.drop_database(name)
-    url = devcluster.postgres.create_database(name, template=template).render_as_string(hide_password=False)
-    engine = make_engine(url)
     log = tmp_path / "termination-log"
-    yield Copy(engine, cli_env(url, tushare, TSR_TERMINATION_LOG=str(log), TSR_BACKFILL_START="2024-01-02",
-                               TSR_JOB_NAME="p0-b-daily-28412345"), log)
-    engine.dispose()
-    devcluster.postgres.drop_database(name)
+    with database_copy(devcluster, template, request, "daily") as (url, engine):
+        yield Copy(url, engine, cli_env(url, tushare, TSR_TERMINATION_LOG=str(log), TSR_BACKFILL_START="2024-01-02",
+                                        TSR_JOB_NAME="p0-b-daily-28412345"), log)
 
 
 def test_a_daily_run_loads_the_missing_days_and_stores_its_gate_under_its_job_name(db: Copy) -> None:

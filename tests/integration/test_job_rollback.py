@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from tushare_rollout.db import metadata, migrate
 from tushare_rollout.db.base import Batch
@@ -31,7 +31,7 @@ from tushare_rollout.jobs.settings import JobSettings
 from tushare_rollout.tushare.server.app import LocalTushareServer
 
 import helpers
-from helpers import cli, cli_env, p0_backfill_database
+from helpers import DatabaseCopy, cli, cli_env, database_copy, p0_backfill_database
 
 START, END = "20240102", "20240131"
 P0_DATASETS = sorted(d.name for d in for_batch(Batch.P0))
@@ -55,16 +55,8 @@ def template(devcluster: DevCluster, tushare: LocalTushareServer) -> Iterator[st
 
 
 @dataclass
-class Copy:
-    url: str
-    engine: Engine
-    env: dict[str, str]
+class Copy(DatabaseCopy):
     log: Path
-
-    def sql(self, statement: str, **params: object) -> list:
-        with self.engine.begin() as conn:
-            result = conn.execute(text(statement), params)
-            return result.all() if result.returns_rows else []
 
     def one(self, statement: str, **params: object) -> object:
         return self.sql(statement, **params)[0][0]
@@ -99,14 +91,9 @@ class Copy:
 
 def _copy(devcluster: DevCluster, template: str, tushare: LocalTushareServer, request, tmp_path: Path
           ) -> Iterator[Copy]:
-    name = f"rb_{request.node.name.split('[')[0][-40:]}".lower()
-    devcluster.postgres.drop_database(name)
-    url = devcluster.postgres.create_database(name, template=template).render_as_string(hide_password=False)
-    engine = make_engine(url)
     log = tmp_path / "termination-log"
-    yield Copy(url, engine, cli_env(url, tushare, TSR_TERMINATION_LOG=str(log)), log)
-    engine.dispose()
-    devcluster.postgres.drop_database(name)
+    with database_copy(devcluster, template, request, "rb") as (url, engine):
+        yield Copy(url, engine, cli_env(url, tushare, TSR_TERMINATION_LOG=str(log)), log)
 
 
 @pytest.fixture

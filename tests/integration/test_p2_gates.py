@@ -13,17 +13,16 @@ import datetime as dt
 import json
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 
 from tushare_rollout.db.engine import make_engine
 from tushare_rollout.devcluster.cluster import DevCluster
 from tushare_rollout.status import matrix
 from tushare_rollout.tushare.server.app import LocalTushareServer
 
-from helpers import cli, cli_env
+from helpers import DatabaseCopy, cli, cli_env, database_copy
 
 P0_START, START, END = "20231218", "20231225", "20240112"
 P0_UNDER_P2 = ("trade_cal", "stock_basic", "fund_basic", "index_basic", "fut_basic", "daily", "fund_daily",
@@ -52,17 +51,7 @@ def template(devcluster: DevCluster, tushare: LocalTushareServer) -> Iterator[st
     devcluster.postgres.drop_database(name)
 
 
-@dataclass
-class Copy:
-    url: str
-    engine: Engine
-    env: dict[str, str]
-
-    def sql(self, statement: str, **params: object) -> list:
-        with self.engine.begin() as conn:
-            result = conn.execute(text(statement), params)
-            return result.all() if result.returns_rows else []
-
+class Copy(DatabaseCopy):
     def gate(self, as_of: str = "2024-01-12", since: str = START, **env: str) -> subprocess.CompletedProcess[str]:
         return cli({**self.env, **env}, "job", "gate", "--phase", "D", "--as-of", as_of, "--since", since)
 
@@ -83,13 +72,8 @@ class Copy:
 
 @pytest.fixture
 def db(devcluster: DevCluster, template: str, tushare: LocalTushareServer, request) -> Iterator[Copy]:
-    name = f"p2g_{request.node.name.split('[')[0][-40:]}".lower()
-    devcluster.postgres.drop_database(name)
-    url = devcluster.postgres.create_database(name, template=template).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    yield Copy(url, engine, cli_env(url, tushare))
-    engine.dispose()
-    devcluster.postgres.drop_database(name)
+    with database_copy(devcluster, template, request, "p2g") as (url, engine):
+        yield Copy(url, engine, cli_env(url, tushare))
 
 
 def at(moment: str) -> dt.datetime:
