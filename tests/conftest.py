@@ -37,8 +37,7 @@ def crd(devcluster: DevCluster) -> DevCluster:
     from pathlib import Path
 
     devcluster.kubectl("apply", "-f", str(Path(__file__).parents[1] / "crds" / "rolloutbatch.yaml"))
-    devcluster.kubectl("wait", "--for=condition=Established", "crd/rolloutbatches.tushare-rollout.io",
-                       "--timeout=60s")
+    devcluster.wait_for_crd("rolloutbatches.tushare-rollout.io")
     return devcluster
 
 

@@ -57,7 +57,7 @@ def widget(name: str, lo: int, hi: int, updated_at: int, **extra: object) -> str
 @pytest.fixture(scope="module")
 def widget_crd(devcluster: DevCluster):
     devcluster.kubectl("apply", "-f", "-", input=CRD)
-    devcluster.kubectl("wait", "--for=condition=Established", "crd/widgets.testbed.tushare-rollout.io", "--timeout=60s")
+    devcluster.wait_for_crd("widgets.testbed.tushare-rollout.io")
     yield
     devcluster.kubectl("delete", "crd", "widgets.testbed.tushare-rollout.io", "--wait=false")
 

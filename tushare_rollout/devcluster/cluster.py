@@ -18,11 +18,13 @@ keep their kubeconfig and find the same objects when it is back.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import ssl
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,6 +212,21 @@ class DevCluster:
         """Run the pinned ``kubectl`` against this cluster; output is captured as text."""
         return subprocess.run(["kubectl", *args], env=self.env(), input=input, capture_output=True, text=True,
                               check=check)
+
+    def wait_for_crd(self, name: str, timeout: float = 60.0) -> None:
+        """Until the CustomResourceDefinition ``name`` is Established (served). Polled on the object itself:
+        ``kubectl wait --for=condition=Established`` fails at once on a CRD so new it has no conditions yet."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.kubectl("get", f"crd/{name}", "-o", "json", check=False)
+            conditions = (json.loads(got.stdout).get("status") or {}).get("conditions") or [] if got.returncode == 0 \
+                else []
+            if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"crd/{name} was not Established within {timeout:.0f}s: "
+                                   f"{got.stderr.strip() or conditions}")
+            time.sleep(0.2)  # polling the API server for a condition, with a deadline
 
     def pids(self) -> list[int]:
         pids = [p.pid for p in self.processes if p.pid]

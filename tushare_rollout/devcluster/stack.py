@@ -111,7 +111,7 @@ class FullStack:
         if not CRD.is_file():
             raise StartupError(f"{CRD} not found: the full stack runs from a checkout of the repository")
         self._kubectl("apply", "-f", str(CRD))
-        self._kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s")
+        self.cluster.wait_for_crd(CRD_NAME)
 
         if not self._kubectl("get", "namespace", self.namespace, "--ignore-not-found", "-o", "name").stdout.strip():
             self._kubectl("create", "namespace", self.namespace)

@@ -192,10 +192,7 @@ class Bed:
     def __enter__(self) -> Bed:
         self.dir.mkdir()
         self.kubectl_global("apply", "-f", str(CRD))
-        # polled: `kubectl wait --for=condition=...` fails at once on a CRD so new it has no conditions yet
-        established = '{.status.conditions[?(@.type=="Established")].status}'
-        wait_until(lambda: self.kubectl_global("get", f"crd/{CRD_NAME}", "-o", f"jsonpath={established}").stdout
-                   == "True", 60, f"crd/{CRD_NAME} to be Established", interval=0.2)
+        self.cluster.wait_for_crd(CRD_NAME)
         self.kubectl_global("create", "namespace", self.namespace)
         secrets_ = [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": data}
                     for name, data in ((DB_SECRET, {"url": self.db.url}), (TOKEN_SECRET, {"token": "demo:all"}))]
